@@ -1,0 +1,432 @@
+"""Experiment configuration: schema, YAML loading and validation.
+
+A config has three sections, ``task``, ``network`` and ``training``. Every key,
+its type, default and allowed range is declared once, in :data:`SCHEMA` (and
+:data:`TASK_SCHEMAS` for the task-specific keys); ``docs/config.md`` is
+generated from these tables (``python -m lava_eprop.config``) and a test keeps
+the two identical. Loading validates everything and raises
+:class:`~lava_eprop.errors.UserError` with a one-line message naming the key,
+the offending value and what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from lava_eprop.errors import UserError
+
+PRESETS = ("pattern-generation", "evidence-accumulation", "store-recall")
+TASK_NAMES = PRESETS + ("dataset",)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One config key: type, default, allowed values and meaning.
+
+    ``kind`` is one of ``int``, ``float``, ``bool``, ``str``, ``floats``
+    (a non-empty list of floats). ``lo``/``hi`` bound numbers (``lo_open``
+    makes the lower bound exclusive); ``choices`` lists allowed strings;
+    ``nullable`` allows ``null``.
+    """
+
+    kind: str
+    default: Any
+    doc: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    choices: tuple = ()
+    nullable: bool = False
+
+    def allowed(self) -> str:
+        """Human-readable allowed range, used in error messages and docs."""
+        if self.choices:
+            text = "one of " + ", ".join(self.choices)
+        elif self.kind == "bool":
+            text = "true or false"
+        elif self.lo is not None or self.hi is not None:
+            parts = []
+            if self.lo is not None:
+                parts.append(f"{'>' if self.lo_open else '>='} {_fmt(self.lo)}")
+            if self.hi is not None:
+                parts.append(f"<= {_fmt(self.hi)}")
+            noun = {"int": "integer", "float": "number", "floats": "list of numbers, each"}[self.kind]
+            text = f"{noun} " + " and ".join(parts)
+        else:
+            text = {"int": "integer", "float": "number", "str": "string",
+                    "floats": "list of numbers"}[self.kind]
+        return text + (" or null" if self.nullable else "")
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+_POS = dict(lo=0.0, lo_open=True)
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "network": {
+        "n_rec": Field("int", 100, "number of recurrent neurons", lo=1, hi=4096),
+        "neuron": Field("str", "lif", "recurrent neuron model", choices=("lif", "alif")),
+        "n_adaptive": Field("int", None, "ALIF only: how many recurrent neurons adapt "
+                            "(the first n_rec - n_adaptive are plain LIF); null = all",
+                            lo=0, hi=4096, nullable=True),
+        "dt": Field("float", 1.0, "time step in ms", **_POS, hi=100.0),
+        "tau_m": Field("float", 20.0, "membrane time constant in ms (alpha = exp(-dt/tau_m))",
+                       **_POS, hi=1e6),
+        "tau_a": Field("float", 2000.0, "ALIF threshold-adaptation time constant in ms "
+                       "(rho = exp(-dt/tau_a))", **_POS, hi=1e7),
+        "beta": Field("float", None, "ALIF adaptation strength; null = the reference heuristic "
+                      "1.7 (1 - rho) / (1 - alpha)", lo=0.0, hi=1e3, nullable=True),
+        "v_th": Field("float", 0.6, "firing threshold", **_POS, hi=1e6),
+        "refractory_steps": Field("int", 0, "after a spike at step t the neuron cannot spike "
+                                  "before step t + refractory_steps (0 and 1: no refractory "
+                                  "period); the pseudo-derivative is zero meanwhile",
+                                  lo=0, hi=1000),
+        "dampening": Field("float", 0.3, "pseudo-derivative dampening gamma", lo=0.0, hi=10.0),
+        "input_scaling": Field("bool", False, "scale synaptic input by (1 - alpha), as the "
+                               "reference pattern-generation code does"),
+        "tau_out": Field("float", 20.0, "readout time constant in ms (kappa = exp(-dt/tau_out))",
+                         **_POS, hi=1e6),
+        "readout_scaling": Field("bool", True, "scale readout input by (1 - kappa), the "
+                                 "reference code's normalised exponential filter"),
+        "readout_bias": Field("bool", False, "give each readout a trained bias"),
+        "self_connections": Field("bool", False, "allow recurrent autapses (the reference "
+                                  "code removes them)"),
+        "w_in_scale": Field("float", 1.0, "input weights ~ N(0, w_in_scale^2 / n_in)", lo=0.0,
+                            hi=1e6),
+        "w_rec_scale": Field("float", 1.0, "recurrent weights ~ N(0, w_rec_scale^2 / n_rec)",
+                             lo=0.0, hi=1e6),
+        "w_out_scale": Field("float", 1.0, "readout weights ~ N(0, w_out_scale^2 / n_rec)",
+                             lo=0.0, hi=1e6),
+    },
+    "training": {
+        "method": Field("str", "eprop", "learning algorithm", choices=("eprop", "bptt")),
+        "feedback": Field("str", "symmetric", "e-prop feedback weights B: W_out^T, fixed "
+                          "random, or random and trained like W_out^T",
+                          choices=("symmetric", "random", "adaptive")),
+        "feedback_scale": Field("float", 1.0, "random feedback B ~ N(0, feedback_scale^2 / n_rec)",
+                                **_POS, hi=1e6),
+        "optimizer": Field("str", "adam", "weight update rule", choices=("sgd", "adam")),
+        "learning_rate": Field("float", 1e-3, "learning rate eta", **_POS, hi=1e6),
+        "update": Field("str", "batch", "online: update weights every time step, as on chip; "
+                        "batch: sum the update over every step of every sequence in the batch "
+                        "(per-sequence when batch_size is 1)", choices=("online", "batch")),
+        "batch_size": Field("int", 1, "sequences per iteration", lo=1, hi=4096),
+        "iterations": Field("int", 200, "training iterations (batches)", lo=1, hi=10**7),
+        "reg_coeff": Field("float", 0.0, "firing-rate regularisation c_reg: the loss adds "
+                           "c_reg/2 * sum_j (f_j - f_target)^2, rates in spikes per ms",
+                           lo=0.0, hi=1e9),
+        "reg_rate_hz": Field("float", 10.0, "target firing rate f_target in Hz", lo=0.0,
+                             hi=1e4),
+        "eval_every": Field("int", 10, "iterations between held-out evaluations", lo=1,
+                            hi=10**7),
+        "eval_trials": Field("int", 64, "held-out trials per evaluation", lo=1, hi=10**5),
+        "seed": Field("int", 0, "seed for weights, feedback and trial sampling", lo=0,
+                      hi=2**32 - 1),
+        "dtype": Field("str", "float64", "floating-point precision of the float engine",
+                       choices=("float64", "float32")),
+        "bptt_reset_gradient": Field("bool", False, "BPTT only: let gradient flow through the "
+                                     "reset (default: reset detached, as in e-prop)"),
+    },
+}
+
+_TASK_COMMON = {
+    "name": Field("str", None, "task type", choices=TASK_NAMES),
+}
+
+TASK_SCHEMAS: dict[str, dict[str, Field]] = {
+    "pattern-generation": {
+        "n_in": Field("int", 100, "input channels (frozen Poisson spike trains)", lo=1, hi=4096),
+        "n_out": Field("int", 1, "target signals (readouts)", lo=1, hi=64),
+        "n_steps": Field("int", 1000, "time steps per sequence", lo=2, hi=10**6),
+        "input_rate_hz": Field("float", 50.0, "Poisson input rate in Hz", lo=0.0, hi=1e4),
+        "periods_ms": Field("floats", [1000.0, 500.0, 333.0, 200.0],
+                            "periods of the summed sines, in ms", **_POS, hi=1e7),
+        "data_seed": Field("int", 0, "seed of the frozen input and target", lo=0,
+                           hi=2**32 - 1),
+    },
+    "evidence-accumulation": {
+        "n_in": Field("int", 40, "input channels, split into 4 equal groups: left cue, right "
+                      "cue, recall cue, background noise", lo=4, hi=4096),
+        "n_cues": Field("int", 7, "cues per trial (odd, so there is always a majority)", lo=1,
+                        hi=99),
+        "t_cue": Field("int", 100, "steps a cue lasts", lo=1, hi=10**5),
+        "t_interval": Field("int", 150, "steps from one cue onset to the next (>= t_cue)",
+                            lo=1, hi=10**5),
+        "delay": Field("int", 1050, "steps from the end of the cue period to the recall cue",
+                       lo=0, hi=10**6),
+        "recall_duration": Field("int", 150, "steps of the recall cue = decision window", lo=1,
+                                 hi=10**5),
+        "input_rate_hz": Field("float", 40.0, "rate of active cue channels in Hz (background "
+                               "channels fire at a quarter of it)", lo=0.0, hi=1e4),
+        "p_majority": Field("float", 0.7, "probability that a cue is on the trial's majority "
+                            "side", lo=0.5, hi=1.0),
+    },
+    "store-recall": {
+        "n_in": Field("int", 40, "input channels, split into 5 equal groups: store, recall, "
+                      "value 0, value 1, background noise", lo=5, hi=4096),
+        "n_windows": Field("int", 6, "windows per trial; the store cue comes in one, the "
+                           "recall cue in a later one", lo=3, hi=1000),
+        "window_steps": Field("int", 100, "steps per window", lo=1, hi=10**5),
+        "input_rate_hz": Field("float", 50.0, "rate of active channels in Hz (background "
+                               "channels fire at a quarter of it)", lo=0.0, hi=1e4),
+    },
+    "dataset": {
+        "path": Field("str", None, "path of an .npz file with 'inputs' [N, T, n_in] and "
+                      "'targets' ([N] class labels or [N, T, n_out] signals); relative paths "
+                      "are relative to the config file"),
+        "decision_window": Field("int", None, "classification: the last this many steps "
+                                 "count in the loss and the decision; null = all steps", lo=1,
+                                 hi=10**6, nullable=True),
+        "held_out_fraction": Field("float", 0.2, "fraction of samples kept for held-out "
+                                   "evaluation", lo=0.0, hi=0.9),
+        "split_seed": Field("int", 0, "seed of the train / held-out split", lo=0,
+                            hi=2**32 - 1),
+    },
+}
+
+
+class Section(Mapping):
+    """Read-only, attribute-accessible view of one validated config section."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        raise AttributeError("config sections are read-only")
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __repr__(self):
+        return f"Section({dict(self._values)!r})"
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated experiment configuration.
+
+    ``source`` is the preset name or the file it was loaded from; ``base_dir``
+    resolves relative paths (the dataset file).
+    """
+
+    task: Section
+    network: Section
+    training: Section
+    source: str = "<dict>"
+    base_dir: str = "."
+
+    def to_dict(self) -> dict:
+        """Plain nested dict, as written to YAML or stored with a network."""
+        return {"task": dict(self.task), "network": dict(self.network),
+                "training": dict(self.training)}
+
+    def with_overrides(self, **training: Any) -> "Config":
+        """A copy with ``training`` keys replaced (validated like the file)."""
+        raw = self.to_dict()
+        raw["training"].update({k: v for k, v in training.items() if v is not None})
+        return from_dict(raw, source=self.source, base_dir=self.base_dir)
+
+
+def _check_value(where: str, field: Field, value: Any) -> Any:
+    """Validate and normalise one value; raise UserError naming ``where``."""
+    if value is None:
+        if field.nullable:
+            return None
+        raise UserError(f"{where} must not be null (allowed: {field.allowed()})")
+    kind = field.kind
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise UserError(f"{where} must be true or false, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise UserError(f"{where} must be a string (allowed: {field.allowed()}), "
+                            f"got {value!r}")
+        if field.choices and value not in field.choices:
+            raise UserError(f"{where} = {value!r} is not allowed (allowed: {field.allowed()})")
+        return value
+    if kind == "floats":
+        if not isinstance(value, list) or not value:
+            raise UserError(f"{where} must be a non-empty list of numbers, got {value!r}")
+        return [_check_number(f"{where}[{i}]", field, v, "float") for i, v in enumerate(value)]
+    return _check_number(where, field, value, kind)
+
+
+def _check_number(where: str, field: Field, value: Any, kind: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        noun = "an integer" if kind == "int" else "a number"
+        raise UserError(f"{where} must be {noun} ({field.allowed()}), got {value!r}")
+    if kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise UserError(f"{where} must be an integer ({field.allowed()}), got {value!r}")
+            value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise UserError(f"{where} must be finite ({field.allowed()}), got {value!r}")
+    too_low = field.lo is not None and (value <= field.lo if field.lo_open else value < field.lo)
+    too_high = field.hi is not None and value > field.hi
+    if too_low or too_high:
+        raise UserError(f"{where} = {value!r} is out of range (allowed: {field.allowed()})")
+    return value
+
+
+def _check_section(name: str, raw: Any, fields: Mapping[str, Field],
+                   required: tuple = ()) -> dict:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError(f"config section '{name}' must be a mapping of keys to values, "
+                        f"got {type(raw).__name__}")
+    unknown = sorted(str(k) for k in raw if k not in fields)
+    if unknown:
+        raise UserError(f"unknown key '{name}.{unknown[0]}' (allowed in {name}: "
+                        f"{', '.join(fields)})")
+    out = {}
+    for key, field in fields.items():
+        if key in raw:
+            out[key] = _check_value(f"{name}.{key}", field, raw[key])
+        elif key in required:
+            raise UserError(f"missing key '{name}.{key}' ({field.doc}; allowed: "
+                            f"{field.allowed()})")
+        else:
+            out[key] = copy.deepcopy(field.default)
+    return out
+
+
+def _cross_checks(task: dict, net: dict, train: dict) -> None:
+    """Constraints that involve more than one key."""
+    if net["n_adaptive"] is not None and net["n_adaptive"] > net["n_rec"]:
+        raise UserError(f"network.n_adaptive = {net['n_adaptive']} exceeds network.n_rec = "
+                        f"{net['n_rec']} (allowed: 0 to n_rec)")
+    if net["n_adaptive"] is not None and net["neuron"] == "lif":
+        raise UserError("network.n_adaptive is set but network.neuron is 'lif' (allowed: "
+                        "set neuron: alif, or remove n_adaptive)")
+    name = task["name"]
+    if name == "evidence-accumulation":
+        if task["n_in"] % 4:
+            raise UserError(f"task.n_in = {task['n_in']} must be a multiple of 4 (4 equal "
+                            "input groups)")
+        if task["n_cues"] % 2 == 0:
+            raise UserError(f"task.n_cues = {task['n_cues']} must be odd (allowed: odd "
+                            "integers 1 to 99)")
+        if task["t_interval"] < task["t_cue"]:
+            raise UserError(f"task.t_interval = {task['t_interval']} is shorter than task.t_cue"
+                            f" = {task['t_cue']} (allowed: t_interval >= t_cue)")
+    if name == "store-recall" and task["n_in"] % 5:
+        raise UserError(f"task.n_in = {task['n_in']} must be a multiple of 5 (5 equal input "
+                        "groups)")
+    if train["method"] == "bptt" and train["update"] == "online":
+        raise UserError("training.update = 'online' is not possible with training.method = "
+                        "'bptt' (allowed: update: batch)")
+
+
+def from_dict(raw: Any, source: str = "<dict>", base_dir: str = ".") -> Config:
+    """Validate a nested dict (as parsed from YAML) into a :class:`Config`."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: a config must be a mapping with sections task, network, "
+                        f"training; got {type(raw).__name__}")
+    unknown = sorted(str(k) for k in raw if k not in ("task", "network", "training"))
+    if unknown:
+        raise UserError(f"unknown key '{unknown[0]}' (allowed top-level sections: task, "
+                        "network, training)")
+    task_raw = raw.get("task")
+    if not isinstance(task_raw, dict) or "name" not in task_raw:
+        raise UserError(f"missing key 'task.name' (allowed: {_TASK_COMMON['name'].allowed()})")
+    name = _check_value("task.name", _TASK_COMMON["name"], task_raw["name"])
+    task_fields = {**_TASK_COMMON, **TASK_SCHEMAS[name]}
+    required = ("name", "path") if name == "dataset" else ("name",)
+    task = _check_section("task", task_raw, task_fields, required)
+    net = _check_section("network", raw.get("network"), SCHEMA["network"])
+    train = _check_section("training", raw.get("training"), SCHEMA["training"])
+    _cross_checks(task, net, train)
+    return Config(Section(task), Section(net), Section(train), source=source,
+                  base_dir=str(base_dir))
+
+
+def preset_dict(name: str) -> dict:
+    """The raw dict of a built-in preset."""
+    if name not in PRESETS:
+        raise UserError(f"unknown preset '{name}' (allowed: {', '.join(PRESETS)})")
+    text = resources.files("lava_eprop").joinpath("presets", f"{name}.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def load(config_or_preset: str | Path) -> Config:
+    """Load a built-in preset by name, or a YAML config file by path."""
+    text_name = str(config_or_preset)
+    if text_name in PRESETS:
+        return from_dict(preset_dict(text_name), source=text_name)
+    path = Path(text_name)
+    if not path.exists():
+        raise UserError(f"'{text_name}' is neither a preset ({', '.join(PRESETS)}) nor an "
+                        "existing config file")
+    if not path.is_file():
+        raise UserError(f"'{text_name}' is not a file (expected a YAML config)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (expected a YAML config)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise UserError(f"{path}: malformed YAML{where}: {problem}") from None
+    return from_dict(raw, source=str(path), base_dir=str(path.resolve().parent))
+
+
+def save_yaml(config: Config) -> str:
+    """The config as YAML text (round-trips through :func:`from_dict`)."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+def schema_markdown() -> str:
+    """Reference documentation of every key, generated from the schema."""
+    lines = ["# Config reference", "",
+             "Generated from `lava_eprop/config.py` by `python -m lava_eprop.config`; "
+             "a test keeps this file identical to the schema.", "",
+             "A config is a YAML mapping with three sections: `task`, `network`, `training`. "
+             "Keys left out take their default. Unknown keys, wrong types and out-of-range "
+             "values are refused with a one-line message.", ""]
+
+    def table(title: str, fields: Mapping[str, Field]) -> None:
+        lines.extend([f"## {title}", "", "| key | type | default | allowed | meaning |",
+                      "|---|---|---|---|---|"])
+        for key, f in fields.items():
+            default = "required" if f.default is None and not f.nullable else \
+                yaml.safe_dump(f.default, default_flow_style=True).strip().removesuffix("...").strip()
+            lines.append(f"| `{key}` | {f.kind} | `{default}` | {f.allowed()} | {f.doc} |")
+        lines.append("")
+
+    table("task (every task)", _TASK_COMMON)
+    for name, fields in TASK_SCHEMAS.items():
+        table(f"task, name: {name}", fields)
+    for section, fields in SCHEMA.items():
+        table(section, fields)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(schema_markdown(), end="")

@@ -1,0 +1,138 @@
+"""Forward simulation of the recurrent network and its leaky readout (float).
+
+Readout (reference-code convention: spikes reach the readout in the same
+step; the filter is normalised by ``s_out = 1 - kappa`` when
+``readout_scaling`` is on)::
+
+    y[t] = kappa * y[t-1] + s_out * (W_out z[t] + b)
+
+Losses, with ``mask[b, t]`` the steps that count:
+
+* regression: ``E = 1/(2 B) * sum_{b,t,k} mask * (y - y*)^2`` (the reference
+  pattern-generation loss, averaged over the batch);
+* classification: ``E = mean over masked steps and trials of
+  -log softmax(y)[label]`` (the reference evidence-accumulation loss);
+* firing-rate regularisation: ``E_reg = c_reg/2 * sum_j (f_j - f0)^2``, with
+  ``f_j`` the rate of neuron ``j`` over all steps and trials in spikes per ms.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.signal import lfilter
+
+from lava_eprop.reference.neurons import initial_state, rec_step
+from lava_eprop.reference.params import NetParams, Weights
+
+
+def leaky_filter(x: np.ndarray, decay: float, scale: float, axis: int = 1,
+                 reverse: bool = False) -> np.ndarray:
+    """``out[t] = decay * out[t-1] + scale * x[t]`` along ``axis`` (zero start).
+
+    With ``reverse`` the recursion runs backwards in time:
+    ``out[t] = decay * out[t+1] + scale * x[t]``.
+    """
+    if reverse:
+        x = np.flip(x, axis=axis)
+    b = np.array([scale], dtype=x.dtype)
+    a = np.array([1.0, -decay], dtype=x.dtype)
+    out = lfilter(b, a, x, axis=axis).astype(x.dtype, copy=False)
+    return np.flip(out, axis=axis) if reverse else out
+
+
+def shift_in_time(x: np.ndarray) -> np.ndarray:
+    """``out[:, t] = x[:, t-1]``, zero at ``t = 0``."""
+    out = np.zeros_like(x)
+    out[:, 1:] = x[:, :-1]
+    return out
+
+
+class Record(NamedTuple):
+    """Everything one forward pass produces; arrays [B, T, ...]."""
+
+    z: np.ndarray
+    v: np.ndarray
+    a: np.ndarray
+    psi: np.ndarray
+    y: np.ndarray
+
+    def threshold(self, p: NetParams) -> np.ndarray:
+        """Adaptive threshold A[t] = v_th + beta * a[t]."""
+        return p.v_th + p.beta * self.a
+
+
+def readout(z: np.ndarray, w: Weights, p: NetParams) -> np.ndarray:
+    """Leaky readout ``y`` [B, T, n_out] of spikes ``z`` [B, T, n_rec]."""
+    drive = z @ w.w_out.T + w.b_out
+    return leaky_filter(drive, p.kappa, p.s_out)
+
+
+def simulate(w: Weights, p: NetParams, x: np.ndarray) -> Record:
+    """Run the network on inputs ``x`` [B, T, n_in] with fixed weights."""
+    batch, steps, _ = x.shape
+    n_rec = w.w_rec.shape[0]
+    drive_in = p.s_in * (x @ w.w_in.T)
+    w_rec_t = p.s_in * w.w_rec.T
+    state = initial_state((batch, n_rec), dtype=x.dtype)
+    out = {k: np.empty((batch, steps, n_rec), dtype=x.dtype) for k in ("z", "v", "a", "psi")}
+    for t in range(steps):
+        state, psi = rec_step(state, drive_in[:, t] + state.z @ w_rec_t, p)
+        out["z"][:, t], out["v"][:, t], out["a"][:, t] = state.z, state.v, state.a
+        out["psi"][:, t] = psi
+    return Record(y=readout(out["z"], w, p), **out)
+
+
+def softmax(y: np.ndarray) -> np.ndarray:
+    e = np.exp(y - y.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class LossTerms(NamedTuple):
+    """Task loss, regularisation loss and their derivatives."""
+
+    task: float
+    reg: float
+    delta: np.ndarray       # dE_task / dy  [B, T, n_out]
+    reg_signal: np.ndarray  # dE_reg / d(sum_{b,t} z_j) = c (f_j - f0) / (B T dt)  [n_rec]
+
+    @property
+    def total(self) -> float:
+        return self.task + self.reg
+
+
+def loss_terms(rec: Record, targets: np.ndarray, mask: np.ndarray, kind: str,
+               reg_coeff: float, reg_rate_hz: float, dt: float) -> LossTerms:
+    """Losses of one forward pass and the error signals e-prop feeds back."""
+    y = rec.y
+    batch, steps = y.shape[:2]
+    m = mask[..., None].astype(y.dtype)
+    if kind == "regression":
+        err = (y - targets) * m
+        task = 0.5 * float(np.sum(err * err)) / batch
+        delta = err / batch
+    else:
+        n_masked = max(float(mask.sum()), 1.0)
+        pi = softmax(y)
+        onehot = np.eye(y.shape[-1], dtype=y.dtype)[targets]
+        logp = np.log(np.maximum(np.sum(pi * onehot, axis=-1), np.finfo(y.dtype).tiny))
+        task = -float(np.sum(logp * mask)) / n_masked
+        delta = (pi - onehot) * m / n_masked
+    rate = rec.z.mean(axis=(0, 1)) / dt
+    f0 = reg_rate_hz / 1000.0
+    reg = 0.5 * reg_coeff * float(np.sum((rate - f0) ** 2))
+    reg_signal = reg_coeff * (rate - f0) / (batch * steps * dt)
+    return LossTerms(task, reg, delta.astype(y.dtype), reg_signal.astype(y.dtype))
+
+
+def predictions(y: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Class decision per trial: argmax of the readout averaged over masked steps."""
+    m = mask[..., None].astype(y.dtype)
+    mean = (y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
+    return mean.argmax(axis=-1)
+
+
+def trial_labels(targets: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The label of each trial: the target at its last masked step."""
+    last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+    return targets[np.arange(targets.shape[0]), last]
