@@ -74,7 +74,8 @@ def _readout_function(torch):
 def torch_loss(w: dict, p: NetParams, x, targets, mask, kind: str, reg_coeff: float,
                reg_rate_hz: float, *, detach_recurrent: bool = False, detach_reset: bool = True,
                feedback=None):
-    """Total loss (task + regularisation) as a torch scalar, and the spikes and readout.
+    """Total loss (task + regularisation) and task loss as torch scalars, the spikes
+    and the readout.
 
     ``w`` maps ``w_in, w_rec, w_out, b_out`` to torch tensors; ``x``,
     ``targets``, ``mask`` are torch tensors of the shapes used by
@@ -120,14 +121,14 @@ def torch_loss(w: dict, p: NetParams, x, targets, mask, kind: str, reg_coeff: fl
         task = -torch.sum(picked * m) / torch.clamp(m.sum(), min=1.0)
     rate = z_all.mean(dim=(0, 1)) / p.dt
     reg = 0.5 * reg_coeff * torch.sum((rate - reg_rate_hz / 1000.0) ** 2)
-    return task + reg, z_all, y_all
+    return task + reg, task, z_all, y_all
 
 
 def autograd_gradients(w: Weights, p: NetParams, x: np.ndarray, targets: np.ndarray,
                        mask: np.ndarray, kind: str, reg_coeff: float, reg_rate_hz: float,
                        *, detach_recurrent: bool = False, detach_reset: bool = True,
                        random_feedback: bool = False) -> tuple[Grads, float]:
-    """Autograd gradient of the total loss (float64) and the loss value."""
+    """Autograd gradient of the total loss and the task loss's value."""
     torch = _torch()
     dtype = torch.float64 if x.dtype == np.float64 else torch.float32
     tw = {k: torch.tensor(getattr(w, k), dtype=dtype, requires_grad=True)
@@ -135,11 +136,11 @@ def autograd_gradients(w: Weights, p: NetParams, x: np.ndarray, targets: np.ndar
     fb = torch.tensor(w.fb, dtype=dtype) if random_feedback else None
     tx = torch.tensor(x, dtype=dtype)
     tt = torch.tensor(targets, dtype=dtype if kind == "regression" else torch.int64)
-    loss, _, _ = torch_loss(tw, p, tx, tt, torch.tensor(mask), kind, reg_coeff, reg_rate_hz,
+    loss, task, _, _ = torch_loss(tw, p, tx, tt, torch.tensor(mask), kind, reg_coeff, reg_rate_hz,
                             detach_recurrent=detach_recurrent, detach_reset=detach_reset,
                             feedback=fb)
     loss.backward()
     g = {k: tw[k].grad.numpy().astype(x.dtype) for k in tw}
     if not p.autapses:
         np.fill_diagonal(g["w_rec"], 0.0)
-    return Grads(**g), float(loss.detach())
+    return Grads(**g), float(task.detach())

@@ -1,0 +1,89 @@
+"""The ``lava-eprop`` command line.
+
+User mistakes (bad config, missing file, bad option) print one line,
+``error: ...``, on stderr and exit with status 2, without a traceback; a
+numerical fault during training prints one line and exits with status 1.
+Outputs are written atomically, and only once a run has succeeded.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from lava_eprop import __version__
+from lava_eprop.config import PRESETS
+from lava_eprop.errors import NumericalError, UserError
+
+CONFIG_HELP = f"A preset ({', '.join(PRESETS)}) or the path of a YAML config (docs/config.md)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lava-eprop")
+def cli():
+    """e-prop (eligibility propagation, Bellec et al. 2020) for recurrent spiking
+    networks: float reference, BPTT comparison and (as it lands) Loihi 2
+    microcode learning rules in Lava."""
+
+
+@cli.command()
+@click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
+@click.option("--engine", type=click.Choice(["float"]), default="float", show_default=True,
+              help="float: the NumPy float64 reference model.")
+@click.option("--method", type=click.Choice(["eprop", "bptt"]), default=None,
+              help="Learning algorithm (default: the config's training.method). bptt needs "
+                   "the dl extra (PyTorch).")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="Training iterations (default: the config's training.iterations).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
+              help="Seed of weights, feedback and trial sampling (default: training.seed).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Output directory (created if missing).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_or_preset, engine, method, iterations, seed, out_dir, quiet):
+    """Train a network and write metrics.json, network.npz and plots to --out.
+
+    \b
+    metrics.json  task, engine, method, iterations, seed, initial_loss,
+                  final_loss (held-out task loss before / after training),
+                  loss_curve (training loss per iteration), final_nmse
+                  (regression: MSE / target variance) or final_accuracy
+                  (classification, held-out trials), seconds, steps_per_second
+    network.npz   trained weights, feedback matrix and the full config
+    loss.png, raster.png, readout.png
+    """
+    from lava_eprop import config as config_mod
+    from lava_eprop.runs import run_training
+
+    cfg = config_mod.load(config_or_preset).with_overrides(
+        method=method, iterations=iterations, seed=seed)
+    run_training(cfg, engine, out_dir, progress=not quiet)
+    click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
+
+
+def main(argv=None) -> None:
+    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="lava-eprop", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
+    except click.UsageError as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except NumericalError as exc:
+        click.echo(f"error: numerical fault: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

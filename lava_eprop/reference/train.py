@@ -1,0 +1,183 @@
+"""Training with the float reference: e-prop (batch or online) or BPTT.
+
+Iteration ``k`` draws a batch with the run's generator, computes the update
+and applies the optimiser. Symmetric feedback keeps ``B = W_out^T`` after
+every update; adaptive feedback applies ``W_out``'s update (transposed) to
+``B``; random feedback leaves ``B`` fixed.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from lava_eprop.config import Config
+from lava_eprop.errors import NumericalError
+from lava_eprop.reference import bptt
+from lava_eprop.reference.eprop import Grads, OnlineEprop, batch_gradients
+from lava_eprop.reference.network import (Record, loss_terms, predictions, simulate, softmax,
+                                          trial_labels)
+from lava_eprop.reference.neurons import initial_state, rec_step
+from lava_eprop.reference.optim import make_optimizer
+from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
+from lava_eprop.tasks import Batch, Task
+
+
+@dataclass
+class Evaluation:
+    """Loss and score of a network on a fixed set of trials."""
+
+    loss: float
+    nmse: float | None
+    accuracy: float | None
+    record: Record
+    batch: Batch
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    weights: Weights
+    initial_weights: Weights
+    initial: Evaluation
+    final: Evaluation
+    loss_curve: list = field(default_factory=list)
+    eval_curve: list = field(default_factory=list)
+    seconds: float = 0.0
+    steps_simulated: int = 0
+
+
+def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config) -> Evaluation:
+    """Task loss and NMSE (regression) or accuracy (classification)."""
+    t = cfg.training
+    rec = simulate(w, p, batch.inputs.astype(w.w_in.dtype))
+    terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
+                       p.dt)
+    nmse = accuracy = None
+    if task.kind == "regression":
+        m = batch.mask
+        nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2) / np.var(batch.targets[m]))
+    else:
+        accuracy = float(np.mean(predictions(rec.y, batch.mask)
+                                 == trial_labels(batch.targets, batch.mask)))
+    return Evaluation(terms.task, nmse, accuracy, rec, batch)
+
+
+def _params_of(w: Weights, cfg: Config) -> dict:
+    """The arrays the optimiser updates (views into ``w``)."""
+    params = {"w_in": w.w_in, "w_rec": w.w_rec, "w_out": w.w_out}
+    if cfg.network.readout_bias:
+        params["b_out"] = w.b_out
+    if cfg.training.feedback == "adaptive":
+        params["fb"] = w.fb
+    return params
+
+
+def _grads_of(g: Grads, params: dict) -> dict:
+    grads = {k: getattr(g, k) for k in params if k != "fb"}
+    if "fb" in params:
+        grads["fb"] = g.w_out.T
+    return grads
+
+
+class _Updater:
+    """Applies gradients through the optimiser and keeps the feedback in sync."""
+
+    def __init__(self, w: Weights, cfg: Config):
+        self.w, self.cfg = w, cfg
+        self.params = _params_of(w, cfg)
+        self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate)
+
+    def apply(self, g: Grads) -> None:
+        self.opt.step(self.params, _grads_of(g, self.params))
+        if self.cfg.training.feedback == "symmetric":
+            self.w.fb[...] = self.w.w_out.T
+
+
+def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Config,
+                      updater: _Updater) -> float:
+    """One sequence of online e-prop: the weights change after every step."""
+    t_cfg = cfg.training
+    x = batch.inputs.astype(w.w_in.dtype)
+    size, steps, n_in = x.shape
+    n_rec, n_out = w.w_rec.shape[0], w.w_out.shape[0]
+    online = OnlineEprop(p, size, n_in, n_rec, n_out, steps, t_cfg.reg_coeff, t_cfg.reg_rate_hz,
+                         dtype=x.dtype)
+    state = initial_state((size, n_rec), dtype=x.dtype)
+    y = np.zeros((size, n_out), dtype=x.dtype)
+    n_masked = max(float(batch.mask.sum()), 1.0)
+    loss = 0.0
+    for t in range(steps):
+        i_syn = p.s_in * (x[:, t] @ w.w_in.T + state.z @ w.w_rec.T)
+        state, psi = rec_step(state, i_syn, p)
+        y = p.kappa * y + p.s_out * (state.z @ w.w_out.T + w.b_out)
+        m = batch.mask[:, t, None].astype(x.dtype)
+        if kind == "regression":
+            err = (y - batch.targets[:, t]) * m
+            loss += 0.5 * float(np.sum(err * err)) / size
+            delta = err / size
+        else:
+            onehot = np.eye(n_out, dtype=x.dtype)[batch.targets[:, t]]
+            pi = softmax(y)
+            loss -= float(np.sum(np.log(np.maximum(np.sum(pi * onehot, -1), 1e-300))
+                                 * m[:, 0])) / n_masked
+            delta = (pi - onehot) * m / n_masked
+        updater.apply(online.step(x[:, t], state.z, psi, delta, w.fb))
+    return loss
+
+
+def _check_finite(w: Weights, loss: float, iteration: int) -> None:
+    if not np.isfinite(loss):
+        raise NumericalError(f"iteration {iteration}: the loss became {loss} (NaN or Inf); "
+                             "lower training.learning_rate")
+    for name, arr in w.as_dict().items():
+        if not np.all(np.isfinite(arr)):
+            raise NumericalError(f"iteration {iteration}: weights {name} contain NaN or Inf; "
+                                 "lower training.learning_rate")
+
+
+def train_float(cfg: Config, task: Task, progress: bool = True) -> TrainResult:
+    """Train the float reference network on ``task`` as ``cfg.training`` says."""
+    t = cfg.training
+    dtype = np.dtype(t.dtype).type
+    rng = np.random.default_rng(t.seed)
+    p = net_params(cfg, dtype)
+    w = init_weights(cfg, task.n_in, task.n_out, rng, dtype)
+    w0 = w.copy()
+    updater = _Updater(w, cfg)
+    held = task.held_out(t.eval_trials, t.seed)
+    result = TrainResult(weights=w, initial_weights=w0, initial=evaluate(w, p, task, held, cfg),
+                         final=None)
+    start = time.perf_counter()
+    bar = tqdm(range(t.iterations), desc=f"train {task.name} ({t.method})", unit="it",
+               disable=not progress, leave=False)
+    for it in bar:
+        batch = task.sample(t.batch_size, rng)
+        x = batch.inputs.astype(dtype)
+        if t.method == "bptt":
+            grads, loss = bptt.autograd_gradients(
+                w, p, x, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
+                detach_reset=not t.bptt_reset_gradient)
+            updater.apply(grads)
+        elif t.update == "online":
+            loss = _online_iteration(w, p, batch, task.kind, cfg, updater)
+        else:
+            rec = simulate(w, p, x)
+            terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff,
+                               t.reg_rate_hz, p.dt)
+            loss = terms.task
+            updater.apply(batch_gradients(w, p, x, rec, terms))
+        _check_finite(w, loss, it)
+        result.loss_curve.append(float(loss))
+        result.steps_simulated += x.shape[0] * x.shape[1]
+        if (it + 1) % t.eval_every == 0 or it + 1 == t.iterations:
+            ev = evaluate(w, p, task, held, cfg)
+            score = ev.nmse if ev.nmse is not None else ev.accuracy
+            result.eval_curve.append([it + 1, ev.loss, score])
+            bar.set_postfix(loss=f"{loss:.4g}", held_out=f"{score:.3g}")
+    result.seconds = time.perf_counter() - start
+    result.final = evaluate(w, p, task, held, cfg)
+    return result

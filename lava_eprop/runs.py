@@ -1,0 +1,74 @@
+"""A training run from config to files: train, then write metrics, network, plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lava_eprop import __version__, plots
+from lava_eprop.config import Config, save_yaml
+from lava_eprop.errors import UserError
+from lava_eprop.io import write_json, write_npz
+from lava_eprop.reference.train import TrainResult, train_float
+from lava_eprop.tasks import make_task
+
+NETWORK_SCHEMA_VERSION = 1
+
+
+def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) -> dict:
+    """The ``metrics.json`` document of a run (keys of DESIGN section 7)."""
+    t = cfg.training
+    final = result.final
+    metrics = {
+        "task": task_name, "engine": engine, "method": t.method, "feedback": t.feedback,
+        "update": t.update, "iterations": t.iterations, "seed": t.seed,
+        "batch_size": t.batch_size,
+        "initial_loss": result.initial.loss, "final_loss": final.loss,
+        "loss_curve": result.loss_curve,
+        "eval_curve": [{"iteration": i, "loss": loss, "score": s}
+                       for i, loss, s in result.eval_curve],
+        "seconds": result.seconds,
+        "steps_per_second": result.steps_simulated / max(result.seconds, 1e-9),
+        "mean_rate_hz": float(final.record.z.mean() * 1000.0 / cfg.network.dt),
+        "package_version": __version__,
+    }
+    if final.nmse is not None:
+        metrics.update(initial_nmse=result.initial.nmse, final_nmse=final.nmse)
+    else:
+        metrics.update(initial_accuracy=result.initial.accuracy, final_accuracy=final.accuracy)
+    return metrics
+
+
+def network_arrays(cfg: Config, engine: str, result: TrainResult) -> dict:
+    """Arrays of ``network.npz``: trained weights, feedback, config and versions."""
+    w = result.weights
+    return {**{k: np.asarray(v) for k, v in w.as_dict().items()},
+            "config_yaml": np.array(save_yaml(cfg)), "engine": np.array(engine),
+            "schema_version": np.array(NETWORK_SCHEMA_VERSION),
+            "package_version": np.array(__version__)}
+
+
+def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True) -> dict:
+    """Train as ``cfg`` says and write the run's files into ``out_dir``."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out '{out_dir}' exists and is not a directory")
+    task = make_task(cfg)
+    result = train_float(cfg, task, progress=progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = metrics_of(cfg, engine, task.name, result)
+    write_npz(out_dir / "network.npz", network_arrays(cfg, engine, result))
+    title = f"{task.name}, {cfg.training.method}, {engine}"
+    plots.loss_curve(out_dir / "loss.png", result.loss_curve, result.eval_curve, task.kind, title)
+    ev = result.final
+    plots.raster(out_dir / "raster.png", ev.batch.inputs[0], ev.record.z[0], cfg.network.dt,
+                 f"{task.name}: held-out trial 0 after training")
+    plots.readout(out_dir / "readout.png", ev.record.y[0], ev.batch.targets[0], ev.batch.mask[0],
+                  task.kind, cfg.network.dt, f"{task.name}: readout after training")
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def load_metrics(out_dir: Path) -> dict:
+    return json.loads((Path(out_dir) / "metrics.json").read_text())

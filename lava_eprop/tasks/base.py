@@ -1,0 +1,51 @@
+"""What every task hands to the engines: a batch of inputs, targets and mask."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of trials.
+
+    inputs : [B, T, n_in] float (spikes are 0/1)
+    targets : regression: [B, T, n_out] float; classification: [B, T] int labels
+    mask : [B, T] bool, the steps that count in the loss and the decision
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.inputs.shape[0]
+
+
+class Task:
+    """A task: its sizes, its kind, and how to draw training and held-out batches.
+
+    Subclasses set ``name``, ``kind`` (``regression`` or ``classification``),
+    ``n_in``, ``n_out``, ``n_steps`` and implement :meth:`sample`.
+    """
+
+    name: str
+    kind: str
+    n_in: int
+    n_out: int
+    n_steps: int
+
+    def sample(self, size: int, rng: np.random.Generator) -> Batch:
+        """Draw ``size`` training trials."""
+        raise NotImplementedError
+
+    def held_out(self, size: int, seed: int) -> Batch:
+        """A fixed set of evaluation trials (the same for the same ``seed``)."""
+        return self.sample(size, np.random.default_rng([seed, 0x5EED]))
+
+
+def poisson(rates_per_step: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0/1 spike trains with the given firing probability per step."""
+    return (rng.random(rates_per_step.shape) < rates_per_step).astype(np.float64)

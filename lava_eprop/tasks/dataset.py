@@ -1,0 +1,120 @@
+"""A user dataset loaded from an ``.npz`` file.
+
+The file holds ``inputs`` of shape [N, T, n_in] (finite numbers; spikes are
+0/1) and ``targets``: either integer class labels of shape [N] (a
+classification task: the decision is made in the last ``decision_window``
+steps, or over the whole trial) or signals of shape [N, T, n_out] (a
+regression task over every step). A fraction of the samples, drawn with
+``split_seed``, is held out for evaluation; training batches are drawn from
+the rest.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from lava_eprop.errors import UserError
+from lava_eprop.tasks.base import Batch, Task
+
+
+def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check ``inputs`` and ``targets``; raise UserError on any problem."""
+    if not path.is_file():
+        raise UserError(f"dataset file '{path}' does not exist (task.path must name an .npz "
+                        "file)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys = set(data.files)
+            missing = [k for k in ("inputs", "targets") if k not in keys]
+            if missing:
+                raise UserError(f"{path}: missing array '{missing[0]}' (an .npz dataset needs "
+                                f"'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out]; "
+                                f"found: {', '.join(sorted(keys)) or 'none'})")
+            inputs, targets = data["inputs"], data["targets"]
+    except UserError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: not a readable .npz file ({reason})") from None
+    return inputs, targets
+
+
+def check_arrays(inputs: np.ndarray, targets: np.ndarray, where: str) -> str:
+    """Validate shapes and values; return the task kind."""
+    if inputs.ndim != 3 or min(inputs.shape) < 1:
+        raise UserError(f"{where}: 'inputs' must have shape [N, T, n_in] with every size >= 1, "
+                        f"got {list(inputs.shape)}")
+    if inputs.dtype.kind not in "biuf":
+        raise UserError(f"{where}: 'inputs' must be numeric, got dtype {inputs.dtype}")
+    if not np.all(np.isfinite(inputs)):
+        raise UserError(f"{where}: 'inputs' contains NaN or Inf (allowed: finite numbers)")
+    n, steps, _ = inputs.shape
+    if n < 2:
+        raise UserError(f"{where}: need at least 2 samples for a train / held-out split, got {n}")
+    if targets.ndim == 1:
+        if targets.shape[0] != n:
+            raise UserError(f"{where}: 'targets' has {targets.shape[0]} labels for {n} inputs "
+                            "(allowed: shape [N] labels or [N, T, n_out] signals)")
+        if targets.dtype.kind not in "iub" and not (
+                targets.dtype.kind == "f" and np.all(np.isfinite(targets))
+                and np.all(targets == np.round(targets))):
+            raise UserError(f"{where}: class labels in 'targets' must be integers, got dtype "
+                            f"{targets.dtype}")
+        if targets.min() < 0 or targets.max() > 1023:
+            raise UserError(f"{where}: class labels must be in 0..1023, got {targets.min()}.."
+                            f"{targets.max()}")
+        return "classification"
+    if targets.ndim == 3:
+        if targets.shape[:2] != (n, steps) or targets.shape[2] < 1:
+            raise UserError(f"{where}: 'targets' must have shape [N, T, n_out] = [{n}, {steps}, "
+                            f"n_out] to match 'inputs', got {list(targets.shape)}")
+        if targets.dtype.kind not in "biuf" or not np.all(np.isfinite(targets)):
+            raise UserError(f"{where}: 'targets' signals must be finite numbers")
+        return "regression"
+    raise UserError(f"{where}: 'targets' must have shape [N] (class labels) or [N, T, n_out] "
+                    f"(signals), got {list(targets.shape)}")
+
+
+class NpzDataset(Task):
+    name = "dataset"
+
+    def __init__(self, task, base_dir: str):
+        path = Path(task["path"])
+        if not path.is_absolute():
+            path = Path(base_dir) / path
+        inputs, targets = load_npz(path)
+        self.kind = check_arrays(inputs, targets, str(path))
+        n, self.n_steps, self.n_in = inputs.shape
+        self.inputs = inputs.astype(np.float64)
+        if self.kind == "classification":
+            labels = targets.astype(np.int64)
+            self.n_out = max(int(labels.max()) + 1, 2)
+            self.targets = np.repeat(labels[:, None], self.n_steps, axis=1)
+            window = task["decision_window"] or self.n_steps
+            if window > self.n_steps:
+                raise UserError(f"task.decision_window = {window} exceeds the {self.n_steps} "
+                                f"steps of the dataset (allowed: 1 to {self.n_steps} or null)")
+            self.mask = np.zeros((n, self.n_steps), dtype=bool)
+            self.mask[:, -window:] = True
+        else:
+            self.n_out = targets.shape[2]
+            self.targets = targets.astype(np.float64)
+            self.mask = np.ones((n, self.n_steps), dtype=bool)
+        order = np.random.default_rng(task["split_seed"]).permutation(n)
+        n_held = int(round(task["held_out_fraction"] * n))
+        n_held = min(max(n_held, 1), n - 1) if task["held_out_fraction"] > 0 else 0
+        self.held_idx, self.train_idx = order[:n_held], order[n_held:]
+
+    def _take(self, idx: np.ndarray) -> Batch:
+        return Batch(self.inputs[idx], self.targets[idx], self.mask[idx])
+
+    def sample(self, size: int, rng: np.random.Generator) -> Batch:
+        return self._take(rng.choice(self.train_idx, size, replace=size > len(self.train_idx)))
+
+    def held_out(self, size: int, seed: int) -> Batch:
+        """Up to ``size`` held-out samples (all of them when fewer); the training set
+        when nothing is held out."""
+        idx = self.held_idx if len(self.held_idx) else self.train_idx
+        return self._take(idx[:size])

@@ -1,0 +1,43 @@
+"""Pattern generation (Bellec et al. 2020, Fig. 2; reference ``tutorial_pattern_generation``).
+
+One frozen Poisson input pattern (``n_in`` channels at ``input_rate_hz``) and
+``n_out`` target signals, each a sum of sines with the given periods, random
+amplitudes in [0.5, 2] and random phases, shifted to start at 0 and scaled to
+a peak magnitude of 1. The same input and target are used for training and
+evaluation: the network must learn to reproduce the pattern.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_eprop.tasks.base import Batch, Task, poisson
+
+
+def sum_of_sines(n_steps: int, dt_ms: float, periods_ms, rng: np.random.Generator) -> np.ndarray:
+    """A normalised sum of sines of length ``n_steps``."""
+    t_ms = np.arange(n_steps) * dt_ms
+    out = np.zeros(n_steps)
+    for period in periods_ms:
+        amplitude = rng.uniform(0.5, 2.0)
+        phase = rng.uniform(0.0, 2 * np.pi)
+        out += amplitude * np.sin(2 * np.pi * t_ms / period + phase)
+    out -= out[0]
+    return out / max(np.abs(out).max(), 1e-6)
+
+
+class PatternGeneration(Task):
+    name = "pattern-generation"
+    kind = "regression"
+
+    def __init__(self, task, dt_ms: float):
+        rng = np.random.default_rng(task["data_seed"])
+        self.n_in, self.n_out, self.n_steps = task["n_in"], task["n_out"], task["n_steps"]
+        p_spike = task["input_rate_hz"] * dt_ms / 1000.0
+        self.inputs = poisson(np.full((self.n_steps, self.n_in), p_spike), rng)
+        self.targets = np.stack([sum_of_sines(self.n_steps, dt_ms, task["periods_ms"], rng)
+                                 for _ in range(self.n_out)], axis=-1)
+
+    def sample(self, size: int, rng: np.random.Generator) -> Batch:
+        reps = (size, 1, 1)
+        return Batch(np.tile(self.inputs, reps), np.tile(self.targets, reps),
+                     np.ones((size, self.n_steps), dtype=bool))

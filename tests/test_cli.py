@@ -1,0 +1,100 @@
+"""The lava-eprop command line, run as a user runs it (a subprocess)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+METRIC_KEYS = {"task", "engine", "method", "iterations", "seed", "initial_loss", "final_loss",
+               "loss_curve", "seconds", "steps_per_second"}
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lava_eprop.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_train_writes_metrics_network_and_plots(tmp_path):
+    out = tmp_path / "run"
+    res = cli("train", "pattern-generation", "--engine", "float", "--iterations", 3,
+              "--seed", 5, "--out", out, "--quiet")
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(metrics) and "final_nmse" in metrics
+    assert (metrics["iterations"], metrics["seed"], metrics["engine"]) == (3, 5, "float")
+    assert len(metrics["loss_curve"]) == 3
+    net = np.load(out / "network.npz")
+    assert net["w_rec"].shape == (100, 100) and "training:" in str(net["config_yaml"])
+    for png in ("loss.png", "raster.png", "readout.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_train_classification_with_bptt_reports_accuracy(tmp_path):
+    cfg = tmp_path / "ea.yaml"
+    cfg.write_text("task: {name: evidence-accumulation, delay: 20, n_cues: 3}\n"
+                   "network: {n_rec: 20, neuron: alif}\n"
+                   "training: {batch_size: 4, eval_trials: 8}\n")
+    res = cli("train", cfg, "--method", "bptt", "--iterations", 2, "--out", tmp_path / "o",
+              "--quiet")
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["method"] == "bptt" and 0 <= metrics["final_accuracy"] <= 1
+
+
+def test_same_seed_gives_identical_weights(tmp_path):
+    for name in ("a", "b"):
+        assert cli("train", "pattern-generation", "--iterations", 2, "--out", tmp_path / name,
+                   "--quiet").returncode == 0
+    a, b = np.load(tmp_path / "a" / "network.npz"), np.load(tmp_path / "b" / "network.npz")
+    np.testing.assert_array_equal(a["w_rec"], b["w_rec"])
+
+
+BAD_INVOCATIONS = [
+    (["train", "no-such-preset", "--out", "{out}"], "neither a preset"),
+    (["train", "pattern-generation", "--engine", "gpu", "--out", "{out}"], "'gpu' is not 'float'"),
+    (["train", "pattern-generation", "--iterations", "0", "--out", "{out}"], "0 is not in the range"),
+    (["train", "pattern-generation"], "Missing option '--out'"),
+    (["train", "{bad_yaml}", "--out", "{out}"], "malformed YAML"),
+    (["train", "{bad_key}", "--out", "{out}"], "unknown key 'network.tau'"),
+    (["train", "{bad_data}", "--out", "{out}"], "'targets' must have shape"),
+    (["train", "{missing_data}", "--out", "{out}"], "does not exist"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_INVOCATIONS)
+def test_bad_input_gives_one_line_exit_2_no_traceback_no_output(tmp_path, args, message):
+    (tmp_path / "bad.yaml").write_text("task: {name: pattern-generation\n")
+    (tmp_path / "key.yaml").write_text("task: {name: pattern-generation}\nnetwork: {tau: 3}\n")
+    np.savez(tmp_path / "d.npz", inputs=np.zeros((4, 5, 2)), targets=np.zeros((4, 5)))
+    (tmp_path / "data.yaml").write_text(f"task: {{name: dataset, path: {tmp_path / 'd.npz'}}}\n")
+    (tmp_path / "nodata.yaml").write_text("task: {name: dataset, path: nowhere.npz}\n")
+    subs = {"{out}": tmp_path / "out", "{bad_yaml}": tmp_path / "bad.yaml",
+            "{bad_key}": tmp_path / "key.yaml", "{bad_data}": tmp_path / "data.yaml",
+            "{missing_data}": tmp_path / "nodata.yaml"}
+    res = cli(*[subs.get(a, a) for a in args])
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_numerical_blow_up_stops_with_the_iteration_named(tmp_path):
+    cfg = tmp_path / "huge.yaml"
+    cfg.write_text("task: {name: pattern-generation, n_steps: 50}\n"
+                   "network: {n_rec: 10, readout_bias: true}\n"
+                   "training: {optimizer: sgd, learning_rate: 1.0e+6, iterations: 50}\n")
+    res = cli("train", cfg, "--out", tmp_path / "out", "--quiet")
+    assert res.returncode == 1
+    assert "iteration" in res.stderr and "NaN or Inf" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
+
+
+def test_help_lists_train_and_its_options():
+    res = cli("--help")
+    assert res.returncode == 0 and "train" in res.stdout
+    res = cli("train", "--help")
+    for option in ("--engine", "--method", "--iterations", "--seed", "--out"):
+        assert option in res.stdout

@@ -1,0 +1,127 @@
+"""Task generators and the .npz dataset loader."""
+import numpy as np
+import pytest
+
+from lava_eprop import config
+from lava_eprop.errors import UserError
+from lava_eprop.tasks import make_task
+
+
+def task_of(name, **task):
+    return make_task(config.from_dict({"task": {"name": name, **task}}))
+
+
+def test_pattern_generation_is_frozen_and_normalised():
+    task = task_of("pattern-generation", n_out=2)
+    a = task.sample(2, np.random.default_rng(0))
+    b = task.sample(1, np.random.default_rng(99))
+    np.testing.assert_array_equal(a.inputs[0], b.inputs[0])
+    np.testing.assert_array_equal(a.inputs[0], a.inputs[1])
+    assert a.targets.shape == (2, 1000, 2)
+    np.testing.assert_allclose(np.abs(a.targets[0]).max(axis=0), 1.0)
+    np.testing.assert_allclose(a.targets[0, 0], 0.0)
+    rate = a.inputs.mean() * 1000.0
+    assert 45 < rate < 55  # 50 Hz Poisson over 100 x 1000 samples
+
+
+def test_evidence_accumulation_label_is_the_side_with_more_cues():
+    task = task_of("evidence-accumulation", input_rate_hz=1000.0, delay=20)
+    batch = task.sample(64, np.random.default_rng(1))
+    assert task.n_steps == 50 + 6 * 150 + 100 + 20 + 150
+    group = 10
+    for b in range(64):
+        # at rate 1 kHz every active channel fires every step: read the cues back
+        counts = [0, 0]
+        for k in range(7):
+            start = 50 + 150 * k
+            window = batch.inputs[b, start:start + 100]
+            side = int(window[:, group:2 * group].sum() > window[:, :group].sum())
+            counts[side] += 1
+        assert batch.targets[b, 0] == int(counts[1] > counts[0])
+    assert batch.mask[:, -150:].all() and not batch.mask[:, :-150].any()
+    labels = batch.targets[:, 0]
+    assert 0 < labels.mean() < 1
+
+
+def test_store_recall_label_is_the_bit_shown_with_the_store_cue():
+    task = task_of("store-recall", input_rate_hz=1000.0, n_in=10)
+    batch = task.sample(32, np.random.default_rng(2))
+    for b in range(32):
+        x = batch.inputs[b].reshape(task.n_windows, task.window, 10)
+        store = np.flatnonzero(x[:, :, 0].sum(1) > 0)
+        recall = np.flatnonzero(x[:, :, 2].sum(1) > 0)
+        assert len(store) == 1 and len(recall) == 1 and recall[0] > store[0]
+        bit = int(x[store[0], :, 6].sum() > x[store[0], :, 4].sum())
+        assert batch.targets[b, 0] == bit
+        assert batch.mask[b].reshape(task.n_windows, -1)[recall[0]].all()
+        assert batch.mask[b].sum() == task.window
+
+
+def test_held_out_set_is_fixed_per_seed():
+    task = task_of("evidence-accumulation")
+    a, b = task.held_out(4, 7), task.held_out(4, 7)
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    assert not np.array_equal(a.inputs, task.held_out(4, 8).inputs)
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def dataset(path, **task):
+    return make_task(config.from_dict({"task": {"name": "dataset", "path": str(path), **task}}))
+
+
+def test_dataset_classification_and_regression_load(tmp_path):
+    x = np.random.default_rng(0).random((10, 30, 4))
+    cls = dataset(write_npz(tmp_path / "c.npz", inputs=x, targets=np.arange(10) % 3),
+                  decision_window=5)
+    assert (cls.kind, cls.n_in, cls.n_out, cls.n_steps) == ("classification", 4, 3, 30)
+    batch = cls.sample(6, np.random.default_rng(0))
+    assert batch.mask[:, -5:].all() and not batch.mask[:, :-5].any()
+    assert len(cls.held_idx) == 2 and not set(cls.held_idx) & set(cls.train_idx)
+    reg = dataset(write_npz(tmp_path / "r.npz", inputs=x, targets=x[..., :2]))
+    assert (reg.kind, reg.n_out) == ("regression", 2)
+
+
+def test_dataset_path_is_relative_to_the_config_file(tmp_path):
+    write_npz(tmp_path / "d.npz", inputs=np.zeros((4, 5, 2)), targets=np.array([0, 1, 0, 1]))
+    (tmp_path / "c.yaml").write_text("task:\n  name: dataset\n  path: d.npz\n")
+    assert make_task(config.load(tmp_path / "c.yaml")).n_steps == 5
+
+
+BAD_ARRAYS = [
+    (dict(inputs=np.zeros((4, 5)), targets=np.zeros(4)), r"'inputs' must have shape \[N, T, n_in\]"),
+    (dict(inputs=np.zeros((4, 5, 2)), targets=np.zeros(3)), "3 labels for 4 inputs"),
+    (dict(inputs=np.zeros((4, 5, 2)), targets=np.zeros((4, 6, 1))), "to match 'inputs'"),
+    (dict(inputs=np.zeros((4, 5, 2)), targets=np.zeros((4, 5))), r"shape \[N\] .* or \[N, T, n_out\]"),
+    (dict(inputs=np.full((4, 5, 2), np.nan), targets=np.zeros(4)), "NaN or Inf"),
+    (dict(inputs=np.zeros((4, 5, 2)), targets=np.array([0.5, 1, 0, 1])), "must be integers"),
+    (dict(inputs=np.zeros((4, 5, 2)), targets=np.array([-1, 1, 0, 1])), "labels must be in"),
+    (dict(inputs=np.zeros((1, 5, 2)), targets=np.zeros(1)), "at least 2 samples"),
+    (dict(inputs=np.zeros((4, 5, 2))), "missing array 'targets'"),
+    (dict(inputs=np.array([["a"]]), targets=np.zeros(1)), "'inputs' must have shape"),
+]
+
+
+@pytest.mark.parametrize("arrays,message", BAD_ARRAYS)
+def test_bad_dataset_is_refused_with_one_line(tmp_path, arrays, message):
+    path = write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(UserError, match=message) as info:
+        dataset(path)
+    assert "\n" not in str(info.value)
+
+
+def test_corrupted_or_missing_dataset_file_is_refused(tmp_path):
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(UserError, match="not a readable .npz file"):
+        dataset(tmp_path / "junk.npz")
+    with pytest.raises(UserError, match="does not exist"):
+        dataset(tmp_path / "absent.npz")
+
+
+def test_decision_window_longer_than_the_data_is_refused(tmp_path):
+    path = write_npz(tmp_path / "d.npz", inputs=np.zeros((4, 5, 2)), targets=np.zeros(4, int))
+    with pytest.raises(UserError, match="decision_window = 9 exceeds the 5 steps"):
+        dataset(path, decision_window=9)
