@@ -116,6 +116,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                 **_POS, hi=1e6),
         "optimizer": Field("str", "adam", "weight update rule", choices=("sgd", "adam")),
         "learning_rate": Field("float", 1e-3, "learning rate eta", **_POS, hi=1e6),
+        "lr_decay": Field("float", 1.0, "multiply the learning rate by this factor every "
+                          "lr_decay_every iterations", **_POS, hi=1.0),
+        "lr_decay_every": Field("int", 100, "iterations between learning-rate decays", lo=1,
+                                hi=10**7),
         "update": Field("str", "batch", "online: update weights every time step, as on chip; "
                         "batch: sum the update over every step of every sequence in the batch "
                         "(per-sequence when batch_size is 1)", choices=("online", "batch")),

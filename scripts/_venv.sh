@@ -23,16 +23,23 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
     echo "creating virtual environment $VENV with $PY" >&2
     "$PY" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
+    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel >&2
 fi
 
+# The stamp records the pyproject.toml hash and the extras installed with it; a
+# run that needs no extras (the demo) accepts any install of the same pyproject.
 STAMP="$VENV/.lava-eprop-install"
-WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) extras=[${EXTRAS}]"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "installing lava-eprop[${EXTRAS}] into $VENV (first run downloads dependencies)" >&2
+HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+read -r HAVE_HASH HAVE_EXTRAS < "$STAMP" 2>/dev/null || true
+if [ "${HAVE_HASH:-}" != "$HASH" ] || { [ -n "$EXTRAS" ] && [ "${HAVE_EXTRAS:-}" != "$EXTRAS" ]; }; then
+    echo "installing lava-eprop${EXTRAS:+[$EXTRAS]} into $VENV (the first run downloads dependencies)" >&2
     SPEC="$ROOT"; [ -n "$EXTRAS" ] && SPEC="$ROOT[$EXTRAS]"
-    "$VENV/bin/python" -m pip install -q -e "$SPEC"
-    echo "$WANT" > "$STAMP"
+    if ! "$VENV/bin/python" -m pip install -q -e "$SPEC" > "$VENV/install.log" 2>&1; then
+        cat "$VENV/install.log" >&2
+        echo "error: installing lava-eprop failed; the pip log above is in $VENV/install.log" >&2
+        exit 1
+    fi
+    echo "$HASH $EXTRAS" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"

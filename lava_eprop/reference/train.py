@@ -91,6 +91,11 @@ class _Updater:
         self.params = _params_of(w, cfg)
         self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate)
 
+    def set_iteration(self, iteration: int) -> None:
+        """Learning rate of this iteration: ``lr * lr_decay^(iteration // lr_decay_every)``."""
+        t = self.cfg.training
+        self.opt.lr = t.learning_rate * t.lr_decay ** (iteration // t.lr_decay_every)
+
     def apply(self, g: Grads) -> None:
         self.opt.step(self.params, _grads_of(g, self.params))
         if self.cfg.training.feedback == "symmetric":
@@ -153,10 +158,11 @@ def train_float(cfg: Config, task: Task, progress: bool = True) -> TrainResult:
                          final=None)
     start = time.perf_counter()
     bar = tqdm(range(t.iterations), desc=f"train {task.name} ({t.method})", unit="it",
-               disable=not progress, leave=False)
+               disable=None if progress else True, leave=False)
     for it in bar:
         batch = task.sample(t.batch_size, rng)
         x = batch.inputs.astype(dtype)
+        updater.set_iteration(it)
         if t.method == "bptt":
             grads, loss = bptt.autograd_gradients(
                 w, p, x, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
