@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.signal import lfilter
+from threadpoolctl import threadpool_limits
 
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.params import NetParams, Weights
@@ -39,6 +40,13 @@ def leaky_filter(x: np.ndarray, decay: float, scale: float, axis: int = 1,
     a = np.array([1.0, -decay], dtype=x.dtype)
     out = lfilter(b, a, x, axis=axis).astype(x.dtype, copy=False)
     return np.flip(out, axis=axis) if reverse else out
+
+
+def single_thread_blas():
+    """Context in which BLAS uses one thread: the per-step products of a time loop
+    are too small to gain from threads, and threads spinning on a loaded machine
+    slow them down several-fold."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def shift_in_time(x: np.ndarray) -> np.ndarray:
@@ -76,10 +84,11 @@ def simulate(w: Weights, p: NetParams, x: np.ndarray) -> Record:
     w_rec_t = p.s_in * w.w_rec.T
     state = initial_state((batch, n_rec), dtype=x.dtype)
     out = {k: np.empty((batch, steps, n_rec), dtype=x.dtype) for k in ("z", "v", "a", "psi")}
-    for t in range(steps):
-        state, psi = rec_step(state, drive_in[:, t] + state.z @ w_rec_t, p)
-        out["z"][:, t], out["v"][:, t], out["a"][:, t] = state.z, state.v, state.a
-        out["psi"][:, t] = psi
+    with single_thread_blas():
+        for t in range(steps):
+            state, psi = rec_step(state, drive_in[:, t] + state.z @ w_rec_t, p)
+            out["z"][:, t], out["v"][:, t], out["a"][:, t] = state.z, state.v, state.a
+            out["psi"][:, t] = psi
     return Record(y=readout(out["z"], w, p), **out)
 
 

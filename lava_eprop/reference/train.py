@@ -17,8 +17,8 @@ from lava_eprop.config import Config
 from lava_eprop.errors import NumericalError
 from lava_eprop.reference import bptt
 from lava_eprop.reference.eprop import Grads, OnlineEprop, batch_gradients
-from lava_eprop.reference.network import (Record, loss_terms, predictions, simulate, softmax,
-                                          trial_labels)
+from lava_eprop.reference.network import (Record, loss_terms, predictions, simulate,
+                                          single_thread_blas, softmax, trial_labels)
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.optim import make_optimizer
 from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
@@ -102,6 +102,19 @@ class _Updater:
             self.w.fb[...] = self.w.w_out.T
 
 
+def _step_error(y: np.ndarray, batch: Batch, t: int, kind: str, n_masked: float
+                ) -> tuple[float, np.ndarray]:
+    """Loss contribution and readout error ``dE/dy[t]`` of one step (see loss_terms)."""
+    m = batch.mask[:, t, None].astype(y.dtype)
+    if kind == "regression":
+        err = (y - batch.targets[:, t]) * m
+        return 0.5 * float(np.sum(err * err)) / y.shape[0], err / y.shape[0]
+    onehot = np.eye(y.shape[1], dtype=y.dtype)[batch.targets[:, t]]
+    pi = softmax(y)
+    picked = np.maximum(np.sum(pi * onehot, -1), np.finfo(y.dtype).tiny)
+    return -float(np.sum(np.log(picked) * m[:, 0])) / n_masked, (pi - onehot) * m / n_masked
+
+
 def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Config,
                       updater: _Updater) -> float:
     """One sequence of online e-prop: the weights change after every step."""
@@ -115,22 +128,14 @@ def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Co
     y = np.zeros((size, n_out), dtype=x.dtype)
     n_masked = max(float(batch.mask.sum()), 1.0)
     loss = 0.0
-    for t in range(steps):
-        i_syn = p.s_in * (x[:, t] @ w.w_in.T + state.z @ w.w_rec.T)
-        state, psi = rec_step(state, i_syn, p)
-        y = p.kappa * y + p.s_out * (state.z @ w.w_out.T + w.b_out)
-        m = batch.mask[:, t, None].astype(x.dtype)
-        if kind == "regression":
-            err = (y - batch.targets[:, t]) * m
-            loss += 0.5 * float(np.sum(err * err)) / size
-            delta = err / size
-        else:
-            onehot = np.eye(n_out, dtype=x.dtype)[batch.targets[:, t]]
-            pi = softmax(y)
-            loss -= float(np.sum(np.log(np.maximum(np.sum(pi * onehot, -1), 1e-300))
-                                 * m[:, 0])) / n_masked
-            delta = (pi - onehot) * m / n_masked
-        updater.apply(online.step(x[:, t], state.z, psi, delta, w.fb))
+    with single_thread_blas():
+        for t in range(steps):
+            i_syn = p.s_in * (x[:, t] @ w.w_in.T + state.z @ w.w_rec.T)
+            state, psi = rec_step(state, i_syn, p)
+            y = p.kappa * y + p.s_out * (state.z @ w.w_out.T + w.b_out)
+            step_loss, delta = _step_error(y, batch, t, kind, n_masked)
+            loss += step_loss
+            updater.apply(online.step(x[:, t], state.z, psi, delta, w.fb))
     return loss
 
 
