@@ -1,7 +1,6 @@
 """A training run from config to files: train, then write metrics, network, plots."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +68,3 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
-
-def load_metrics(out_dir: Path) -> dict:
-    return json.loads((Path(out_dir) / "metrics.json").read_text())

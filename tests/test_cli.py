@@ -54,7 +54,8 @@ def test_same_seed_gives_identical_weights(tmp_path):
 BAD_INVOCATIONS = [
     (["train", "no-such-preset", "--out", "{out}"], "neither a preset"),
     (["train", "pattern-generation", "--engine", "gpu", "--out", "{out}"], "'gpu' is not 'float'"),
-    (["train", "pattern-generation", "--iterations", "0", "--out", "{out}"], "0 is not in the range"),
+    (["train", "pattern-generation", "--iterations", "0", "--out", "{out}"],
+     "0 is not in the range"),
     (["train", "pattern-generation"], "Missing option '--out'"),
     (["train", "{bad_yaml}", "--out", "{out}"], "malformed YAML"),
     (["train", "{bad_key}", "--out", "{out}"], "unknown key 'network.tau'"),

@@ -66,7 +66,8 @@ BAD = [
     ({"task": {"name": "pattern-generation"}, "training": {"method": "bptt",
                                                           "update": "online"}},
      "update = 'online' is not possible"),
-    ({"task": {"name": "pattern-generation"}, "network": []}, "section 'network' must be a mapping"),
+    ({"task": {"name": "pattern-generation"}, "network": []},
+     "section 'network' must be a mapping"),
     ([1, 2], "a config must be a mapping"),
 ]
 

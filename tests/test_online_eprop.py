@@ -1,6 +1,5 @@
 """Online e-prop (traces carried forward, one update per step) sums to the
 batch gradient, which the exactness tests check against autograd."""
-import numpy as np
 import pytest
 
 from conftest import small_config, small_problem
@@ -19,7 +18,7 @@ def test_online_updates_sum_to_the_batch_gradient(neuron, n_ref, kind, rel_err):
     expected = batch_gradients(w, p, x, rec, terms)
 
     batch, steps, n_in = x.shape
-    online = OnlineEprop(p, batch, n_in, 12, 3, steps, 0.0, 10.0)
+    online = OnlineEprop(p, batch, n_in, 12, steps, 0.0, 10.0)
     state = initial_state((batch, 12))
     total = None
     for t in range(steps):

@@ -6,8 +6,9 @@ import torch
 from lava_eprop.reference.optim import Adam, SGD
 
 
-@pytest.mark.parametrize("ours,theirs", [(lambda: Adam(0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
-                                         (lambda: SGD(0.1), lambda p: torch.optim.SGD(p, lr=0.1))])
+@pytest.mark.parametrize("ours,theirs", [
+    (lambda: Adam(0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    (lambda: SGD(0.1), lambda p: torch.optim.SGD(p, lr=0.1))])
 def test_optimiser_matches_torch_over_several_steps(ours, theirs):
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal((4, 3))

@@ -128,8 +128,8 @@ class OnlineEprop:
     sequence's mean is not known online.
     """
 
-    def __init__(self, p: NetParams, batch: int, n_in: int, n_rec: int, n_out: int,
-                 n_steps: int, reg_coeff: float, reg_rate_hz: float, dtype=np.float64):
+    def __init__(self, p: NetParams, batch: int, n_in: int, n_rec: int, n_steps: int,
+                 reg_coeff: float, reg_rate_hz: float, dtype=np.float64):
         self.p = p
         adaptive = p.adaptive
         self.inp = _Traces(batch, n_rec, n_in, adaptive, dtype)

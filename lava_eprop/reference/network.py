@@ -65,10 +65,6 @@ class Record(NamedTuple):
     psi: np.ndarray
     y: np.ndarray
 
-    def threshold(self, p: NetParams) -> np.ndarray:
-        """Adaptive threshold A[t] = v_th + beta * a[t]."""
-        return p.v_th + p.beta * self.a
-
 
 def readout(z: np.ndarray, w: Weights, p: NetParams) -> np.ndarray:
     """Leaky readout ``y`` [B, T, n_out] of spikes ``z`` [B, T, n_rec]."""

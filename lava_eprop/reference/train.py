@@ -122,7 +122,7 @@ def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Co
     x = batch.inputs.astype(w.w_in.dtype)
     size, steps, n_in = x.shape
     n_rec, n_out = w.w_rec.shape[0], w.w_out.shape[0]
-    online = OnlineEprop(p, size, n_in, n_rec, n_out, steps, t_cfg.reg_coeff, t_cfg.reg_rate_hz,
+    online = OnlineEprop(p, size, n_in, n_rec, steps, t_cfg.reg_coeff, t_cfg.reg_rate_hz,
                          dtype=x.dtype)
     state = initial_state((size, n_rec), dtype=x.dtype)
     y = np.zeros((size, n_out), dtype=x.dtype)

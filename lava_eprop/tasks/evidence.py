@@ -39,7 +39,8 @@ class EvidenceAccumulation(Task):
             start = self.silence + k * t["t_interval"]
             for side in (0, 1):
                 trials = sides[:, k] == side
-                prob[trials, start:start + t["t_cue"], side * group:(side + 1) * group] = self.p_spike
+                channels = slice(side * group, (side + 1) * group)
+                prob[trials, start:start + t["t_cue"], channels] = self.p_spike
         prob[:, -t["recall_duration"]:, 2 * group:3 * group] = self.p_spike
         prob[:, :, 3 * group:] = self.p_spike / 4
         labels = (sides.sum(axis=1) > t["n_cues"] // 2).astype(np.int64)
