@@ -136,10 +136,15 @@ def autograd_gradients(w: Weights, p: NetParams, x: np.ndarray, targets: np.ndar
     fb = torch.tensor(w.fb, dtype=dtype) if random_feedback else None
     tx = torch.tensor(x, dtype=dtype)
     tt = torch.tensor(targets, dtype=dtype if kind == "regression" else torch.int64)
-    loss, task, _, _ = torch_loss(tw, p, tx, tt, torch.tensor(mask), kind, reg_coeff, reg_rate_hz,
-                            detach_recurrent=detach_recurrent, detach_reset=detach_reset,
-                            feedback=fb)
-    loss.backward()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # per-step ops are small: threads only add overhead (10x here)
+    try:
+        loss, task, _, _ = torch_loss(tw, p, tx, tt, torch.tensor(mask), kind, reg_coeff,
+                                      reg_rate_hz, detach_recurrent=detach_recurrent,
+                                      detach_reset=detach_reset, feedback=fb)
+        loss.backward()
+    finally:
+        torch.set_num_threads(threads)
     g = {k: tw[k].grad.numpy().astype(x.dtype) for k in tw}
     if not p.autapses:
         np.fill_diagonal(g["w_rec"], 0.0)
