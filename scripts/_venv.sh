@@ -23,15 +23,16 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
     echo "creating virtual environment $VENV with $PY" >&2
     "$PY" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel >&2
+    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel > "$VENV/install.log" 2>&1
 fi
 
 # The stamp records the pyproject.toml hash and the extras installed with it; a
 # run that needs no extras (the demo) accepts any install of the same pyproject.
 STAMP="$VENV/.lava-eprop-install"
 HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
-read -r HAVE_HASH HAVE_EXTRAS < "$STAMP" 2>/dev/null || true
-if [ "${HAVE_HASH:-}" != "$HASH" ] || { [ -n "$EXTRAS" ] && [ "${HAVE_EXTRAS:-}" != "$EXTRAS" ]; }; then
+HAVE_HASH="" HAVE_EXTRAS=""
+[ -f "$STAMP" ] && read -r HAVE_HASH HAVE_EXTRAS < "$STAMP"
+if [ "$HAVE_HASH" != "$HASH" ] || { [ -n "$EXTRAS" ] && [ "$HAVE_EXTRAS" != "$EXTRAS" ]; }; then
     echo "installing lava-eprop${EXTRAS:+[$EXTRAS]} into $VENV (the first run downloads dependencies)" >&2
     SPEC="$ROOT"; [ -n "$EXTRAS" ] && SPEC="$ROOT[$EXTRAS]"
     if ! "$VENV/bin/python" -m pip install -q -e "$SPEC" > "$VENV/install.log" 2>&1; then
