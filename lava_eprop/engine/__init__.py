@@ -1,0 +1,9 @@
+"""The fast engine: vectorised NumPy emulation of the fixed-point Lava graph.
+
+:class:`LearningDenseEngine` executes, bit for bit, the integer arithmetic of
+Lava 0.10.0's ``LearningDense`` fixed-point model (learning rules, traces,
+stochastic rounding) for many independent instances at once.
+"""
+from lava_eprop.engine.learning_dense import LearningDenseEngine
+
+__all__ = ["LearningDenseEngine"]

@@ -1,0 +1,376 @@
+"""Vectorised, bit-exact emulation of Lava's fixed-point ``LearningDense``.
+
+Mirrors ``PyLearningDenseModelBitApproximate`` (``lava/proc/dense/models.py``)
+on top of ``LearningConnectionModelBitApproximate`` /
+``PyLearningConnection`` (``lava/magma/core/model/py/connection.py``), Lava
+0.10.0, with a leading axis of independent instances: each instance is one
+chip's connection with its own weights, tags and traces, learning with the
+same rule.
+
+Per-step order of operations (step ``ts = 1, 2, ...``; ``T = t_epoch``;
+``k(ts) = ts mod T``, or ``T`` when that is 0; widths as on Loihi 2)::
+
+    spiking phase (run_spk)
+      0. on the first step only: truncate the initial weights to
+         num_weight_bits (w = (w >> b) << b, b = 8 - num_weight_bits + [mixed];
+         sign flipped around it for inhibitory weights)
+      1. a_out = a_buff of the previous step (0 at ts = 1), sent as int32
+      2. a_buff = (sum of w[:, i] over spiking pre i)   binary spikes, or
+                  int32(w . payload)                     num_message_bits > 0,
+         then << weight_exp (weight_exp > 0) or >> -weight_exp (arithmetic)
+      3. pre spikes (s_in != 0): a neuron already spiking earlier in this
+         epoch (tx > 0) gets its impulses added at once, x1 and x2:
+         x = clip(x + floor(I) + [0 < frac8(I)], 0, 127);
+         then tx = k(ts) for every spiking neuron
+      4. advance the pre and post trace random streams
+      5. 2F / 3F rules (plain rules skip 5): y0 |= bap; a post neuron
+         already spiking in this epoch gets impulses on y1, y2, y3 with the
+         post impulse integer r_i: y = clip(y + floor(I) + [r_i < frac8(I)],
+         0, 127); ty = k(ts) for every spiking neuron
+         3F rules then set y1, y2, y3 = the received values (no clipping)
+      6. advance the pre and post trace random streams again
+    learning phase (run_lrn), when ts mod T == 0
+      7. advance the synaptic-variable random stream
+      8. x0 = tx > 0, y0 = ty > 0
+      9. epoch histories of the traces (steps 0..T, step 0 = stored value):
+         step t = stochastic decay of step t-1 with the stream's current
+         double r_d (floor(e^(-1/tau) v) + [r_d < frac]), or 0 if tau = 0,
+         then an impulse (as in 3, but with the current impulse integer) on
+         neurons whose tx (ty) equals t. For 3F rules y taus are 65535 and
+         impulses 0: the y values a rule reads are the received ones moved
+         one unit towards 0 with probability |y| / 65535 per epoch step, and
+         clipped to [0, 127] at the post neuron's bap step (a negative y of
+         a neuron that spiked reads as 0); the stored y are unchanged
+     10. x1, x2 = history at T; 2F rules also y1, y2, y3 = history at T
+         (3F rules keep the received y values)
+     11. dw, dd, dt (in that order, each reading w, d, t from before the
+         epoch) as in :mod:`lava_eprop.engine.rule_eval`, traces read at
+         step tx (x0 products), ty (y0 products) or T (u products);
+         u = 1 if (ts div T) mod 2^k == 0
+     12. x0 = y0 = tx = ty = 0
+
+Random numbers (see :mod:`lava_eprop.engine.randoms`): one pre-trace pair
+(decay double, impulse integer) seeded ``rng_seed``/``rng_seed + 1``, one
+post pair ``rng_seed + 2``/``rng_seed + 3`` and one synaptic-variable double
+with seed 2 (Lava ignores ``rng_seed`` there); each number is shared by all
+synapses and traces of an instance.
+
+Multiple instances: instance ``i`` reproduces, bit for bit, an independent
+Lava run of ``LearningDense`` with the same rule whose ``rng_seed`` is
+``rng_seeds[i]`` (default: the rule's own seed for every instance, so all
+instances then see identical trace random numbers). The synaptic-variable
+numbers are identical across instances in any case, since Lava seeds them
+with 2.
+
+Only ``GradedSpikeCfg.USE_REGULAR_IMPULSE`` (Lava's default) is emulated.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from lava.magma.core.learning.constants import GradedSpikeCfg, W_WEIGHTS_S, W_WEIGHTS_U
+from lava.magma.core.learning.learning_rule import (
+    Loihi2FLearningRule,
+    Loihi3FLearningRule,
+    LoihiLearningRule,
+)
+from lava.utils.weightutils import SignMode
+
+from lava_eprop.engine import rule_eval
+from lava_eprop.engine.operands import EpochOperands
+from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
+from lava_eprop.engine.traces import add_impulse, decay_factors, epoch_history, split_impulses
+
+PRE_TRACES = ("x1", "x2")
+POST_TRACES = ("y1", "y2", "y3")
+STATE_VARS = ("weights", "tag_1", "tag_2", "x0", "tx", "x1", "x2", "y0", "ty",
+              "y1", "y2", "y3", "a_buff")
+_SYNAPTIC = ("weights", "tag_1", "tag_2")
+#: Synaptic variables in [-2^9, 2^9 - 1] need no saturation as factors.
+_FACTOR_LIMIT = 2 ** W_WEIGHTS_S
+#: Initial synaptic variables must fit 32 bits once shifted into the accumulator.
+_INITIAL_LIMIT = 2 ** 23
+
+
+def _wrap_int32(values: np.ndarray) -> np.ndarray:
+    """Two's-complement wrap to 32 bits (what an int32 register/port does)."""
+    return values.astype(np.int64).astype(np.int32)
+
+
+def _unstack(history: list) -> list:
+    """Per-trace histories from stacked ones: k lists of (n_instances, n)."""
+    return [[step[:, k] for step in history] for k in range(history[0].shape[1])]
+
+
+def truncate_weights(weights: np.ndarray, sign_mode: SignMode,
+                     num_weight_bits: int) -> np.ndarray:
+    """Drop the low bits Lava drops on the first step (``truncate_weights``)."""
+    flip = -1 if sign_mode == SignMode.INHIBITORY else 1
+    # 8-bit weight magnitude (+ sign bit when mixed) keeps num_weight_bits
+    bits = W_WEIGHTS_U - num_weight_bits + int(sign_mode == SignMode.MIXED)
+    magnitude = flip * weights.astype(np.int32)
+    return (flip * ((magnitude >> bits) << bits)).astype(np.int32)
+
+
+class LearningDenseEngine:
+    """``n_instances`` copies of a fixed-point ``LearningDense``, stepped together.
+
+    Parameters
+    ----------
+    weights : array_like, int, (n_post, n_pre) or (n_instances, n_post, n_pre)
+        Initial weights (cast to int32 as Lava does; truncated on step 1).
+    learning_rule : LoihiLearningRule
+        The rule (``Loihi3FLearningRule``, ``Loihi2FLearningRule`` or the
+        plain base class, each handled as Lava handles it).
+    n_instances : int
+        Number of independent instances.
+    tag_1, tag_2 : array_like, optional
+        Initial tags ``t`` and ``d`` (zeros by default), shaped like weights.
+    num_weight_bits, weight_exp, sign_mode, num_message_bits
+        As for Lava's ``LearningDense`` (sign_mode defaults to MIXED there).
+    graded_spike_cfg : GradedSpikeCfg
+        Only ``USE_REGULAR_IMPULSE`` is supported.
+    rng_seeds : sequence of int, optional
+        Per-instance ``rng_seed`` (default: ``learning_rule.rng_seed``).
+
+    Attributes
+    ----------
+    weights, tag_1, tag_2 : ndarray, int32, (n_instances, n_post, n_pre)
+        Synaptic variables ``w``, ``t`` (tag_1) and ``d`` (tag_2); Lava holds
+        the same values (tags as int64).
+    x0, tx : ndarray, (n_instances, n_pre)
+        Pre dependency flag and within-epoch step of the last pre spike.
+    y0, ty : ndarray, (n_instances, n_post)
+        The same for post spikes.
+    x_traces : ndarray, int64, (n_instances, 2, n_pre)
+        x1, x2 (also readable as ``x1``, ``x2``).
+    y_traces : ndarray, int64, (n_instances, 3, n_post)
+        y1, y2, y3 (also readable as ``y1``, ``y2``, ``y3``).
+    a_buff : ndarray, int64, (n_instances, n_post)
+        Activation to be sent on the next step.
+    time_step : int
+        Steps run so far.
+    """
+
+    def __init__(self, *, weights, learning_rule: LoihiLearningRule, n_instances: int = 1,
+                 tag_1=None, tag_2=None, num_weight_bits: int = 8, weight_exp: int = 0,
+                 sign_mode: SignMode = SignMode.MIXED, num_message_bits: int = 0,
+                 graded_spike_cfg: GradedSpikeCfg = GradedSpikeCfg.USE_REGULAR_IMPULSE,
+                 rng_seeds: Optional[Sequence[int]] = None) -> None:
+        if graded_spike_cfg != GradedSpikeCfg.USE_REGULAR_IMPULSE:
+            raise NotImplementedError("only GradedSpikeCfg.USE_REGULAR_IMPULSE is emulated, "
+                                      f"got {graded_spike_cfg!r}")
+        if sign_mode not in (SignMode.MIXED, SignMode.EXCITATORY, SignMode.INHIBITORY):
+            raise ValueError("sign_mode must be MIXED, EXCITATORY or INHIBITORY, "
+                             f"got {sign_mode!r}")
+        weights = np.asarray(weights)
+        self.n_post, self.n_pre = weights.shape[-2:]
+        if self.n_pre >= _INITIAL_LIMIT // 2:
+            raise ValueError("at most 2^22 presynaptic neurons are supported")
+        self.n_instances = n_instances
+        shape = (n_instances, self.n_post, self.n_pre)
+        initial = {"weights": weights, "tag_1": 0 if tag_1 is None else tag_1,
+                   "tag_2": 0 if tag_2 is None else tag_2}
+        for name, values in initial.items():
+            values = np.broadcast_to(np.asarray(values), shape).astype(np.int64)
+            if values.size and np.abs(values).max() >= _INITIAL_LIMIT:
+                raise ValueError(f"initial {name} must lie within +-2^23")
+            setattr(self, name, values.astype(np.int32))
+        self._within_factor_range = {}
+        self._check_factor_range()
+        self.num_weight_bits = num_weight_bits
+        self.weight_exp = weight_exp
+        self.sign_mode = sign_mode
+        self.num_message_bits = num_message_bits
+        self.rule = learning_rule
+        if isinstance(learning_rule, Loihi2FLearningRule):
+            self.rule_kind = "2F"
+        elif isinstance(learning_rule, Loihi3FLearningRule):
+            self.rule_kind = "3F"
+        else:
+            self.rule_kind = "plain"  # Lava reads neither bap nor y values then
+        self.t_epoch = learning_rule.t_epoch
+        self._plans = rule_eval.compile_rules(learning_rule)
+        used = {f.var for plan in self._plans for p in plan.products for f in p.factors}
+        self._post_history_needed = self.rule_kind == "2F" or bool(used & set(POST_TRACES))
+        self._x_params = self._trace_params(PRE_TRACES)
+        self._y_params = self._trace_params(POST_TRACES)
+        seeds = np.asarray([learning_rule.rng_seed] * n_instances if rng_seeds is None
+                           else rng_seeds, dtype=np.int64)
+        if seeds.shape != (n_instances,):
+            raise ValueError(f"rng_seeds needs {n_instances} seeds, got {seeds.shape}")
+        self._x_random = TraceRandomStreams(seeds, seeds + 1)
+        self._y_random = TraceRandomStreams(seeds + 2, seeds + 3)
+        self._syn_random = synaptic_variable_stream(n_instances)
+
+        pre, post = (n_instances, self.n_pre), (n_instances, self.n_post)
+        self.x0, self.tx = np.zeros(pre, bool), np.zeros(pre, np.int64)
+        self.y0, self.ty = np.zeros(post, bool), np.zeros(post, np.int64)
+        self.x_traces = np.zeros((n_instances, len(PRE_TRACES), self.n_pre), np.int64)
+        self.y_traces = np.zeros((n_instances, len(POST_TRACES), self.n_post), np.int64)
+        self.a_buff = np.zeros(post, np.int64)
+        self.time_step = 0
+
+    def _trace_params(self, names: Sequence[str]) -> tuple:
+        """(decay factors, impulse integer parts, impulse fractions), each (k, 1)."""
+        taus = [getattr(self.rule, f"{name}_tau") for name in names]
+        impulses = [getattr(self.rule, f"{name}_impulse") for name in names]
+        return (decay_factors(taus),) + split_impulses(impulses)
+
+    @property
+    def x1(self) -> np.ndarray:
+        return self.x_traces[:, 0]
+
+    @property
+    def x2(self) -> np.ndarray:
+        return self.x_traces[:, 1]
+
+    @property
+    def y1(self) -> np.ndarray:
+        return self.y_traces[:, 0]
+
+    @property
+    def y2(self) -> np.ndarray:
+        return self.y_traces[:, 1]
+
+    @property
+    def y3(self) -> np.ndarray:
+        return self.y_traces[:, 2]
+
+    # ------------------------------------------------------------------ steps
+    def step(self, s_in, s_in_bap=None, y1=None, y2=None, y3=None) -> np.ndarray:
+        """Run one time step; return ``a_out`` as Lava sends it.
+
+        Parameters
+        ----------
+        s_in : array_like, (n_instances, n_pre)
+            Pre spikes (nonzero = spike) or graded payloads
+            (``num_message_bits > 0``); any shape broadcastable to it.
+        s_in_bap : array_like, (n_instances, n_post), optional
+            Post spikes (back-propagating action potentials); read by 2F and
+            3F rules. Missing = no spike (an unconnected Lava port).
+        y1, y2, y3 : array_like, (n_instances, n_post), optional
+            Third factors sent by the post neurons (integers); read by 3F
+            rules. Missing = 0.
+
+        Returns
+        -------
+        ndarray, int32, (n_instances, n_post)
+            The activation computed on the previous step.
+        """
+        self.time_step += 1
+        if self.time_step == 1:
+            self.weights = truncate_weights(self.weights, self.sign_mode, self.num_weight_bits)
+            self._check_factor_range()
+        a_out = _wrap_int32(self.a_buff)  # a_out port: 32-bit
+        s_in = np.broadcast_to(np.asarray(s_in), (self.n_instances, self.n_pre))
+        spiked = s_in.astype(bool)
+        self.a_buff = self._activation(s_in, spiked)
+
+        self._pre_spikes(spiked)
+        self._x_random.advance()
+        self._y_random.advance()
+        if self.rule_kind != "plain":
+            self._post_spikes(self._post_vector(s_in_bap).astype(bool))
+        if self.rule_kind == "3F":
+            for k, values in enumerate((y1, y2, y3)):
+                self.y_traces[:, k] = self._post_vector(values)
+        self._x_random.advance()
+        self._y_random.advance()
+        if self.time_step % self.t_epoch == 0:
+            self._learn()
+        return a_out
+
+    def _check_factor_range(self) -> None:
+        for name in _SYNAPTIC:
+            values = getattr(self, name)
+            self._within_factor_range[name] = bool(
+                values.size == 0
+                or (values.min() >= -_FACTOR_LIMIT and values.max() < _FACTOR_LIMIT))
+
+    def _post_vector(self, values) -> np.ndarray:
+        shape = (self.n_instances, self.n_post)
+        if values is None:
+            return np.zeros(shape, np.int64)
+        return np.broadcast_to(np.asarray(values), shape).astype(np.int64)
+
+    def _activation(self, s_in: np.ndarray, spiked: np.ndarray) -> np.ndarray:
+        """Dendritic accumulation, int64 (sent, wrapped to int32, next step)."""
+        if self.num_message_bits > 0:
+            acc = np.einsum("ipq,iq->ip", self.weights.astype(np.int64), s_in.astype(np.int64))
+            acc = _wrap_int32(acc).astype(np.int64)  # int32 dot product in Lava
+        else:  # sum of the spiking columns (Lava sums in int64; int32 suffices,
+            # |sum| <= n_pre * 2^9 < 2^31, and is faster)
+            acc = np.einsum("ipq,iq->ip", self.weights, spiked.astype(np.int32)).astype(np.int64)
+        if self.weight_exp > 0:  # shared weight exponent (arithmetic shifts)
+            return acc << self.weight_exp
+        return acc >> -self.weight_exp
+
+    def _within_epoch_step(self) -> int:
+        return self.time_step % self.t_epoch or self.t_epoch
+
+    def _pre_spikes(self, spiked: np.ndarray) -> None:
+        """Repeated pre spikes within an epoch: immediate impulses (random 0)."""
+        repeat = ((self.tx > 0) & spiked)[:, None, :]
+        if repeat.any():
+            bumped = add_impulse(self.x_traces, 0, *self._x_params[1:])
+            self.x_traces = np.where(repeat, bumped, self.x_traces)
+        self.tx[spiked] = self._within_epoch_step()
+
+    def _post_spikes(self, bap: np.ndarray) -> None:
+        """Post spikes: y0 flag, immediate impulses on repeats, spike step."""
+        self.y0 |= bap
+        repeat = ((self.ty > 0) & bap)[:, None, :]
+        if repeat.any():
+            bumped = add_impulse(self.y_traces, self._y_random.impulse.value,
+                                 *self._y_params[1:])
+            self.y_traces = np.where(repeat, bumped, self.y_traces)
+        self.ty[bap] = self._within_epoch_step()
+
+    # --------------------------------------------------------------- learning
+    def _learn(self) -> None:
+        self._syn_random.advance()
+        self.x0 = self.tx > 0
+        self.y0 = self.ty > 0
+        x_history = self._history(self.x_traces, self._x_params, self.tx, self._x_random)
+        self.x_traces = x_history[-1]
+        y_history = None
+        if self._post_history_needed:
+            y_history = self._history(self.y_traces, self._y_params, self.ty, self._y_random)
+            if self.rule_kind == "2F":  # 3F rules keep the received y values
+                self.y_traces = y_history[-1]
+
+        k = self.rule.decimate_exponent
+        u = int(k is not None and (self.time_step // self.t_epoch) % 2 ** k == 0)
+        histories = dict(zip(PRE_TRACES, _unstack(x_history)))
+        if y_history is not None:
+            histories.update(zip(POST_TRACES, _unstack(y_history)))
+        operands = EpochOperands(
+            x0=self.x0, y0=self.y0, tx=self.tx, ty=self.ty, u=u, histories=histories,
+            synaptic={name: (getattr(self, name), self._within_factor_range[name])
+                      for name in _SYNAPTIC})
+        random = self._syn_random.value  # (n_instances, 1, 1)
+        new = {plan.target: rule_eval.update(plan, getattr(self, plan.target), operands,
+                                             random, self.sign_mode)
+               for plan in self._plans}
+        for target, values in new.items():
+            setattr(self, target, values)
+            self._within_factor_range[target] = True
+
+        self.x0 = np.zeros_like(self.x0)
+        self.y0 = np.zeros_like(self.y0)
+        self.tx = np.zeros_like(self.tx)
+        self.ty = np.zeros_like(self.ty)
+
+    def _history(self, traces, params, spike_time, streams: TraceRandomStreams) -> list:
+        factors, impulse_int, impulse_frac = params
+        return epoch_history(traces, factors, spike_time, self.t_epoch, streams.decay.value,
+                             streams.impulse.value, impulse_int, impulse_frac)
+
+    # ------------------------------------------------------------------ state
+    def snapshot(self) -> dict:
+        """Copies of the state arrays (Lava Var names) and the time step."""
+        state = {name: np.array(getattr(self, name)) for name in STATE_VARS}
+        state["time_step"] = self.time_step
+        return state
