@@ -193,7 +193,8 @@ def test_random_streams_follow_lavas_generators(seed):
         assert ours_x.decay.value[1, 0] == lava_x.random_trace_decay
         assert ours_x.impulse.value[1, 0] == lava_x.random_impulse_addition
         assert ours_syn.value[0, 0] == lava_syn.random_stochastic_round
-        lava_x.advance(); ours_x.advance(); lava_syn.advance(); ours_syn.advance()
+        for stream in (lava_x, ours_x, lava_syn, ours_syn):
+            stream.advance()
 
 
 class _ApplierArgsOperands:
