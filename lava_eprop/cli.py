@@ -23,8 +23,8 @@ CONFIG_HELP = f"A preset ({', '.join(PRESETS)}) or the path of a YAML config (do
 @click.version_option(__version__, prog_name="lava-eprop")
 def cli():
     """e-prop (eligibility propagation, Bellec et al. 2020) for recurrent spiking
-    networks: float reference, BPTT comparison and (as it lands) Loihi 2
-    microcode learning rules in Lava."""
+    networks: float reference, BPTT comparison and Loihi 2 microcode learning
+    rules in Lava (export-rule, show-rule)."""
 
 
 @cli.command()
@@ -60,6 +60,43 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, quiet):
         method=method, iterations=iterations, seed=seed)
     run_training(cfg, engine, out_dir, progress=not quiet)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
+
+
+@cli.command("export-rule")
+@click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="Document format (same content).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write here (atomically) instead of stdout.")
+def export_rule(config_or_preset, fmt, output):
+    """Compile e-prop into Loihi 2 learning rules and fixed-point parameters.
+
+    Writes a versioned document (schema version, lava-nc version, per projection
+    the Loihi3FLearningRule strings, x1 impulse and tau, t_epoch, widths and
+    exponents; per neuron group the fixed-point parameters; the approximation
+    errors). Load it back into Lava with compilers.load_rules(path).
+    """
+    from compilers.export import export_rules
+
+    text, messages = export_rules(config_or_preset, fmt, output)
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("show-rule")
+@click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
+def show_rule(config_or_preset):
+    """Print the compiled Loihi 2 rules and parameters as a readable table."""
+    from compilers.export import compile_config, show
+
+    plan, messages = compile_config(config_or_preset)
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+    click.echo(show(plan), nl=False)
 
 
 def main(argv=None) -> None:

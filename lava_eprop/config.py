@@ -1,6 +1,7 @@
 """Experiment configuration: schema, YAML loading and validation.
 
-A config has three sections, ``task``, ``network`` and ``training``. Every key,
+A config has the sections ``task``, ``network``, ``training`` and
+``fixed_point`` (how :mod:`compilers` lowers it to Loihi 2). Every key,
 its type, default and allowed range is declared once, in :data:`SCHEMA` (and
 :data:`TASK_SCHEMAS` for the task-specific keys); ``docs/config.md`` is
 generated from these tables (``python -m lava_eprop.config``) and a test keeps
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -140,6 +141,32 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "bptt_reset_gradient": Field("bool", False, "BPTT only: let gradient flow through the "
                                      "reset (default: reset detached, as in e-prop)"),
     },
+    "fixed_point": {
+        "learning_rate": Field("float", None, "learning rate of the on-chip rule (online SGD, "
+                               "every step); null = training.learning_rate", **_POS, hi=1e6,
+                               nullable=True),
+        "input_rate_hz": Field("float", None, "expected input spike rate that sizes the x1 "
+                               "trace of input projections; null = task.input_rate_hz "
+                               "(required for dataset tasks)", lo=0.0, hi=1e4, nullable=True),
+        "headroom": Field("float", 4.0, "a presynaptic trace at its mean (expected rate) uses "
+                          "at most 1/headroom of its 7 bits", lo=1.0, hi=127.0),
+        "weight_range": Field("float", 4.0, "weights are represented up to this many initial "
+                              "standard deviations (sets each weight exponent)", **_POS, hi=1e3),
+        "weight_exp_in": Field("int", None, "weight exponent of input projections; null = "
+                               "chosen from weight_range", lo=-8, hi=7, nullable=True),
+        "weight_exp_rec": Field("int", None, "weight exponent of recurrent projections; null = "
+                                "chosen from weight_range", lo=-8, hi=7, nullable=True),
+        "weight_exp_out": Field("int", None, "weight exponent of the readout projection; null "
+                                "= chosen from weight_range", lo=-8, hi=7, nullable=True),
+        "error_max": Field("float", 1.0, "largest |readout error| the y3 factor represents "
+                           "(learning signals scale with it)", **_POS, hi=1e6),
+        "drop_alif_eps": Field("bool", False, "ALIF: drop eps from the eligibility (e = psi "
+                               "zbar) and keep d (tag_2, the synaptic delay on chip) unused"),
+        "tolerance": Field("float", 0.2, "largest relative error of a realised time constant "
+                           "or ALIF beta; beyond it the compiler refuses", **_POS, hi=1.0),
+        "warn_tolerance": Field("float", 0.05, "relative errors above this produce a warning "
+                                "(<= tolerance)", lo=0.0, hi=1.0),
+    },
 }
 
 _TASK_COMMON = {
@@ -237,13 +264,15 @@ class Config:
     task: Section
     network: Section
     training: Section
+    fixed_point: Section = dataclass_field(default_factory=lambda: Section(
+        {k: f.default for k, f in SCHEMA["fixed_point"].items()}))
     source: str = "<dict>"
     base_dir: str = "."
 
     def to_dict(self) -> dict:
         """Plain nested dict, as written to YAML or stored with a network."""
         return {"task": dict(self.task), "network": dict(self.network),
-                "training": dict(self.training)}
+                "training": dict(self.training), "fixed_point": dict(self.fixed_point)}
 
     def with_overrides(self, **training: Any) -> "Config":
         """A copy with ``training`` keys replaced (validated like the file)."""
@@ -351,11 +380,12 @@ def from_dict(raw: Any, source: str = "<dict>", base_dir: str = ".") -> Config:
     """Validate a nested dict (as parsed from YAML) into a :class:`Config`."""
     if not isinstance(raw, dict):
         raise UserError(f"{source}: a config must be a mapping with sections task, network, "
-                        f"training; got {type(raw).__name__}")
-    unknown = sorted(str(k) for k in raw if k not in ("task", "network", "training"))
+                        f"training, fixed_point; got {type(raw).__name__}")
+    unknown = sorted(str(k) for k in raw if k not in ("task", "network", "training",
+                                                      "fixed_point"))
     if unknown:
         raise UserError(f"unknown key '{unknown[0]}' (allowed top-level sections: task, "
-                        "network, training)")
+                        "network, training, fixed_point)")
     task_raw = raw.get("task")
     if not isinstance(task_raw, dict) or "name" not in task_raw:
         raise UserError(f"missing key 'task.name' (allowed: {_TASK_COMMON['name'].allowed()})")
@@ -365,8 +395,13 @@ def from_dict(raw: Any, source: str = "<dict>", base_dir: str = ".") -> Config:
     task = _check_section("task", task_raw, task_fields, required)
     net = _check_section("network", raw.get("network"), SCHEMA["network"])
     train = _check_section("training", raw.get("training"), SCHEMA["training"])
+    fixed = _check_section("fixed_point", raw.get("fixed_point"), SCHEMA["fixed_point"])
     _cross_checks(task, net, train)
-    return Config(Section(task), Section(net), Section(train), source=source,
+    if fixed["warn_tolerance"] > fixed["tolerance"]:
+        raise UserError(f"fixed_point.warn_tolerance = {fixed['warn_tolerance']} exceeds "
+                        f"fixed_point.tolerance = {fixed['tolerance']} (allowed: warn_tolerance "
+                        "<= tolerance)")
+    return Config(Section(task), Section(net), Section(train), Section(fixed), source=source,
                   base_dir=str(base_dir))
 
 
@@ -411,7 +446,8 @@ def schema_markdown() -> str:
     lines = ["# Config reference", "",
              "Generated from `lava_eprop/config.py` by `python -m lava_eprop.config`; "
              "a test keeps this file identical to the schema.", "",
-             "A config is a YAML mapping with three sections: `task`, `network`, `training`. "
+             "A config is a YAML mapping with the sections `task`, `network`, `training` and "
+             "`fixed_point` (how the Loihi 2 compiler lowers it; see the README). "
              "Keys left out take their default. Unknown keys, wrong types and out-of-range "
              "values are refused with a one-line message.", ""]
 

@@ -69,6 +69,11 @@ BAD = [
     ({"task": {"name": "pattern-generation"}, "network": []},
      "section 'network' must be a mapping"),
     ([1, 2], "a config must be a mapping"),
+    ({"task": {"name": "pattern-generation"}, "fixed_point": {"weight_exp_in": 9}},
+     r"fixed_point.weight_exp_in = 9 is out of range \(allowed: integer >= -8 and <= 7"),
+    ({"task": {"name": "pattern-generation"}, "fixed_point": {"warn_tolerance": 0.5,
+                                                             "tolerance": 0.1}},
+     "warn_tolerance = 0.5 exceeds fixed_point.tolerance = 0.1"),
 ]
 
 

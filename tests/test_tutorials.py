@@ -1,5 +1,4 @@
 """Every notebook in tutorials/ runs top to bottom (small iteration counts)."""
-import os
 from pathlib import Path
 
 import nbformat

@@ -1,0 +1,211 @@
+"""What the compiler reads from a config: float constants, sizes, rates, options.
+
+The float constants follow :mod:`lava_eprop.reference.params` (recomputed
+here: the compiler does not import the runtime): ``alpha = exp(-dt/tau_m)``,
+``rho = exp(-dt/tau_a)``, ``kappa = exp(-dt/tau_out)``, ``s_in = 1 - alpha``
+with ``input_scaling`` (else 1), ``s_out = 1 - kappa`` with
+``readout_scaling`` (else 1), ``beta`` defaulting to
+``1.7 (1 - rho) / (1 - alpha)``.
+"""
+from __future__ import annotations
+
+import math
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from compilers import neurons as nrn
+from compilers.checks import Checker
+from lava_eprop.errors import UserError
+
+FIXED_SIZES = {"evidence-accumulation": 2, "store-recall": 2}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Float constants and sizing inputs of one compilation."""
+
+    cfg: object
+    dt: float
+    alpha: float
+    kappa: float
+    rho: float
+    s_in: float
+    s_out: float
+    beta: float
+    n_in: int
+    n_out: int
+    rate_in: float
+    rate_in_key: str
+    eta: float
+    eta_key: str
+    lam: float
+
+    @property
+    def v_th(self) -> float:
+        return self.cfg.network.v_th
+
+    @property
+    def gamma(self) -> float:
+        return self.cfg.network.dampening
+
+    @property
+    def n_ref(self) -> int:
+        return self.cfg.network.refractory_steps
+
+    @property
+    def n_rec(self) -> int:
+        return self.cfg.network.n_rec
+
+    @property
+    def tau_a(self) -> float:
+        return self.cfg.network.tau_a
+
+    @property
+    def tau_out(self) -> float:
+        return self.cfg.network.tau_out
+
+    @property
+    def rate_rec(self) -> float:
+        return self.cfg.training.reg_rate_hz
+
+    @property
+    def headroom(self) -> float:
+        return self.cfg.fixed_point.headroom
+
+    @property
+    def error_max(self) -> float:
+        return self.cfg.fixed_point.error_max
+
+    @property
+    def drop_eps(self) -> bool:
+        return self.cfg.fixed_point.drop_alif_eps
+
+    @property
+    def options(self) -> dict:
+        """The ``fixed_point`` section with its nulls resolved."""
+        return {**dict(self.cfg.fixed_point), "learning_rate": self.eta,
+                "input_rate_hz": self.rate_in}
+
+    @property
+    def recurrent_groups(self) -> list[tuple[str, int, str]]:
+        """``(name, size, model)``: LIF neurons first, then ALIF (the reference's order)."""
+        net = self.cfg.network
+        n_alif = 0 if net.neuron == "lif" else (
+            net.n_rec if net.n_adaptive is None else net.n_adaptive)
+        groups = [("lif", net.n_rec - n_alif, "lif"), ("alif", n_alif, "alif")]
+        return [g for g in groups if g[1] > 0]
+
+    def weight_spec(self, pre: str) -> nrn.WeightSpec:
+        """The weights of the projections from ``pre`` (input, recurrent or readout)."""
+        net, fp = self.cfg.network, self.cfg.fixed_point
+        key, fan_in, exp_key, s = {
+            "input": ("w_in_scale", self.n_in, "weight_exp_in", self.s_in),
+            "recurrent": ("w_rec_scale", self.n_rec, "weight_exp_rec", self.s_in),
+            "readout": ("w_out_scale", self.n_rec, "weight_exp_out", self.s_out)}[pre]
+        scale = net[key] or 1.0
+        return nrn.WeightSpec(pre, f"network.{key}", scale, scale / math.sqrt(fan_in), s,
+                              exp_key, fp[exp_key], fp.weight_range)
+
+
+def trace_steps(tau: float, dt: float) -> int:
+    """``x1_tau``: ``tau / dt`` rounded half up (Lava's traces decay by ``exp(-1/x1_tau)``)."""
+    return math.floor(tau / dt + 0.5)
+
+
+def make_setup(cfg, check: Checker) -> Setup:
+    """Derive the float constants; refuse what has no on-chip rule at all."""
+    net, train, fp = cfg.network, cfg.training, cfg.fixed_point
+    if train.method != "eprop":
+        check.refuse("training.method", train.method, "only e-prop has an on-chip learning "
+                     "rule", "eprop")
+    if net.dampening == 0:
+        check.refuse("network.dampening", net.dampening, "a zero pseudo-derivative leaves "
+                     "nothing to learn on chip", "dampening > 0")
+    dt = net.dt
+    for key in ("tau_m", "tau_out"):   # x1_tau = tau/dt: integer steps, 8 bits
+        if not 1 <= trace_steps(net[key], dt) <= 255:
+            check.refuse(f"network.{key}", net[key], f"x1_tau = tau/dt rounds to "
+                         f"{net[key] / dt:.4g} steps", f"network.{key} between {0.5 * dt:.4g} "
+                         f"and {255.5 * dt:.4g} ms at dt = {dt:g}")
+    alpha, kappa, rho = (math.exp(-dt / tau) for tau in (net.tau_m, net.tau_out, net.tau_a))
+    beta = 0.0
+    if net.neuron == "alif":
+        beta = net.beta if net.beta is not None else 1.7 * (1 - rho) / (1 - alpha)
+    n_in, n_out = io_sizes(cfg)
+    rate_in, rate_key = fp.input_rate_hz, "fixed_point.input_rate_hz"
+    if rate_in is None:
+        if "input_rate_hz" not in cfg.task:
+            check.refuse(rate_key, None, f"task '{cfg.task['name']}' has no input rate to size "
+                         "the x1 trace of the input projections", "a rate in Hz")
+        rate_in, rate_key = cfg.task["input_rate_hz"], "task.input_rate_hz"
+    eta, eta_key = fp.learning_rate, "fixed_point.learning_rate"
+    if eta is None:
+        eta, eta_key = train.learning_rate, "training.learning_rate"
+    fb_scale = net.w_out_scale if train.feedback == "symmetric" else train.feedback_scale
+    b_max = fp.weight_range * (fb_scale or 1.0) / math.sqrt(net.n_rec)
+    lam = nrn.signal_scale(fp.error_max * n_out * b_max)
+    if lam is None:
+        key = "network.w_out_scale" if train.feedback == "symmetric" else \
+            "training.feedback_scale"
+        check.refuse(key, fb_scale, f"learning signals up to {fp.error_max * n_out * b_max:.3g}"
+                     " (error_max * n_out * weight_range * feedback std) cannot be scaled "
+                     "into y3", f"learning signals between {nrn.SIGNAL_RANGE[0]:.3g} and "
+                     f"{nrn.SIGNAL_RANGE[1]:.3g}")
+    return Setup(cfg, dt, alpha, kappa, rho, (1 - alpha) if net.input_scaling else 1.0,
+                 (1 - kappa) if net.readout_scaling else 1.0, beta, n_in, n_out, rate_in,
+                 rate_key, eta, eta_key, lam)
+
+
+def io_sizes(cfg) -> tuple[int, int]:
+    """``(n_in, n_out)`` of the task; a dataset's are read from its ``.npz`` header."""
+    task = cfg.task
+    name = task["name"]
+    if name != "dataset":
+        return task["n_in"], task.get("n_out", FIXED_SIZES.get(name))
+    path = Path(task["path"])
+    path = path if path.is_absolute() else Path(cfg.base_dir) / path
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            inputs, targets = data["inputs"], data["targets"]
+            n_in = int(inputs.shape[-1])
+            if targets.ndim == 1:
+                return n_in, max(int(targets.max()) + 1, 2)
+            return n_in, int(targets.shape[-1])
+    except (OSError, KeyError, ValueError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"task.path = '{task['path']}': cannot read inputs and targets to size "
+                        f"the network ({type(exc).__name__}: {exc}) (allowed: an .npz with "
+                        "'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out])") from None
+
+
+def notes_for(cfg, s: Setup) -> list[str]:
+    """What the plan cannot carry over from the float config, in words."""
+    net, train = cfg.network, cfg.training
+    notes = [(f"On chip the weights learn by online SGD every step with learning rate {s.eta:g} "
+              f"({s.eta_key}).")]
+    if train.optimizer != "sgd" or train.update != "online":
+        notes.append(f"training.optimizer = {train.optimizer} and training.update = "
+                     f"{train.update} describe the float training only.")
+    notes.append("Each epoch the rules read x1 (with this step's presynaptic spike) and the y "
+                 "values received this step, and w, t, d from before the update: y2 must be the "
+                 "psi that this x1 drives, y3 of a recurrent group the learning signal of the "
+                 "previous step (the tag is one step old), y3 of the readout the error that "
+                 "matches this step's x1.")
+    if s.recurrent_groups[-1][0] == "alif" and not s.drop_eps and s.beta > 0:
+        notes.append("ALIF eps is held in d (Lava's tag_2). Lava documents tag_2 as the "
+                     "synaptic delay; its CPU models ignore it for delivery, but on Loihi 2 "
+                     "learning it could move spike delivery. Hardware-safe: "
+                     "fixed_point.drop_alif_eps: true.")
+    if train.reg_coeff > 0:
+        notes.append("The firing-rate regulariser must be added to y3 by the neuron; on chip "
+                     "it is filtered by the tag like the task term.")
+    if train.feedback == "adaptive":
+        notes.append("Adaptive feedback: B is not a plastic projection here; it stays fixed.")
+    if net.readout_bias:
+        notes.append("Readout biases have no synapse and are not learned by these rules.")
+    if not net.self_connections:
+        notes.append("A LearningDense updates every synapse: keep recurrent autapses at zero "
+                     "with sparse connectivity, or they learn.")
+    return notes
