@@ -16,7 +16,7 @@ from lava_eprop import __version__
 from lava_eprop.config import PRESETS
 from lava_eprop.errors import NumericalError, UserError
 
-CONFIG_HELP = f"A preset ({', '.join(PRESETS)}) or the path of a YAML config (docs/config.md)."
+CONFIG_HELP = f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path of a YAML config (docs/config.md)."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +27,7 @@ def cli():
     rules in Lava (export-rule, show-rule)."""
 
 
-@cli.command()
+@cli.command(epilog=CONFIG_HELP)
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
 @click.option("--engine", type=click.Choice(["float"]), default="float", show_default=True,
               help="float: the NumPy float64 reference model.")
@@ -62,7 +62,7 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, quiet):
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
 
 
-@cli.command("export-rule")
+@cli.command("export-rule", epilog=CONFIG_HELP)
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True, help="Document format (same content).")
@@ -87,7 +87,7 @@ def export_rule(config_or_preset, fmt, output):
         click.echo(f"wrote {output}", err=True)
 
 
-@cli.command("show-rule")
+@cli.command("show-rule", epilog=CONFIG_HELP)
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
 def show_rule(config_or_preset):
     """Print the compiled Loihi 2 rules and parameters as a readable table."""
