@@ -10,6 +10,7 @@ from lava_eprop.config import Config, save_yaml
 from lava_eprop.errors import UserError
 from lava_eprop.io import write_json, write_npz
 from lava_eprop.reference.train import TrainResult, train_float
+from lava_eprop.resources import check_memory
 from lava_eprop.tasks import make_task
 
 NETWORK_SCHEMA_VERSION = 1
@@ -54,6 +55,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out '{out_dir}' exists and is not a directory")
     task = make_task(cfg)
+    check_memory(cfg, task.n_in, task.n_steps)
     result = train_float(cfg, task, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)

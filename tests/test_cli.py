@@ -1,5 +1,6 @@
 """The lava-eprop command line, run as a user runs it (a subprocess)."""
 import json
+import os
 import subprocess
 import sys
 
@@ -43,12 +44,20 @@ def test_train_classification_with_bptt_reports_accuracy(tmp_path):
     assert metrics["method"] == "bptt" and 0 <= metrics["final_accuracy"] <= 1
 
 
-def test_same_seed_gives_identical_weights(tmp_path):
-    for name in ("a", "b"):
-        assert cli("train", "pattern-generation", "--iterations", 2, "--out", tmp_path / name,
-                   "--quiet").returncode == 0
+def test_same_seed_gives_identical_results_across_processes_and_hash_seeds(tmp_path):
+    for name, hash_seed in (("a", "1"), ("b", "4242")):
+        res = subprocess.run(
+            [sys.executable, "-m", "lava_eprop.cli", "train", "pattern-generation",
+             "--iterations", "2", "--out", str(tmp_path / name), "--quiet"],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert res.returncode == 0, res.stderr
     a, b = np.load(tmp_path / "a" / "network.npz"), np.load(tmp_path / "b" / "network.npz")
-    np.testing.assert_array_equal(a["w_rec"], b["w_rec"])
+    for key in ("w_in", "w_rec", "w_out", "fb"):
+        np.testing.assert_array_equal(a[key], b[key])
+    ma = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    mb = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert ma["loss_curve"] == mb["loss_curve"] and ma["final_nmse"] == mb["final_nmse"]
 
 
 BAD_INVOCATIONS = [
