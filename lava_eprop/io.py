@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 
 
 @contextlib.contextmanager
@@ -38,9 +37,3 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2) + "\n")
-
-
-def write_npz(path: str | Path, arrays: dict) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)

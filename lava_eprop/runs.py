@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from lava_eprop import __version__, plots
-from lava_eprop.config import Config, save_yaml
+from lava_eprop.config import Config
 from lava_eprop.errors import UserError
-from lava_eprop.io import write_json, write_npz
+from lava_eprop.io import write_json
+from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.train import TrainResult, train_float
 from lava_eprop.resources import check_memory
 from lava_eprop.tasks import make_task
-
-NETWORK_SCHEMA_VERSION = 1
 
 
 def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) -> dict:
@@ -40,15 +38,6 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
     return metrics
 
 
-def network_arrays(cfg: Config, engine: str, result: TrainResult) -> dict:
-    """Arrays of ``network.npz``: trained weights, feedback, config and versions."""
-    w = result.weights
-    return {**{k: np.asarray(v) for k, v in w.as_dict().items()},
-            "config_yaml": np.array(save_yaml(cfg)), "engine": np.array(engine),
-            "schema_version": np.array(NETWORK_SCHEMA_VERSION),
-            "package_version": np.array(__version__)}
-
-
 def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True) -> dict:
     """Train as ``cfg`` says and write the run's files into ``out_dir``."""
     out_dir = Path(out_dir)
@@ -59,7 +48,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True)
     result = train_float(cfg, task, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)
-    write_npz(out_dir / "network.npz", network_arrays(cfg, engine, result))
+    save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))
     title = f"{task.name}, {cfg.training.method}, {engine}"
     plots.loss_curve(out_dir / "loss.png", result.loss_curve, result.eval_curve, task.kind, title)
     ev = result.final
