@@ -16,7 +16,8 @@ from lava_eprop import __version__
 from lava_eprop.config import PRESETS
 from lava_eprop.errors import NumericalError, UserError
 
-CONFIG_HELP = f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path of a YAML config (docs/config.md)."
+CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path of a YAML "
+               "config (docs/config.md).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,8 +30,11 @@ def cli():
 
 @cli.command(epilog=CONFIG_HELP)
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
-@click.option("--engine", type=click.Choice(["float"]), default="float", show_default=True,
-              help="float: the NumPy float64 reference model.")
+@click.option("--engine", type=click.Choice(["float", "fixed", "lava"]), default="float",
+              show_default=True,
+              help="float: the NumPy float64 reference model; fixed: on-chip online e-prop "
+                   "in the bit-exact fast engine; lava: the same in Lava's Loihi2SimCfg "
+                   "(slow).")
 @click.option("--method", type=click.Choice(["eprop", "bptt"]), default=None,
               help="Learning algorithm (default: the config's training.method). bptt needs "
                    "the dl extra (PyTorch).")
@@ -40,8 +44,15 @@ def cli():
               help="Seed of weights, feedback and trial sampling (default: training.seed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Output directory (created if missing).")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Write OUT/checkpoint.npz every N iterations (atomically).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="Continue the run whose checkpoint.npz is in DIR (same config, seed and "
+                   "method); the result equals an uninterrupted run bit for bit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_or_preset, engine, method, iterations, seed, out_dir, quiet):
+def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
+          resume_dir, quiet):
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
@@ -58,7 +69,8 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, quiet):
 
     cfg = config_mod.load(config_or_preset).with_overrides(
         method=method, iterations=iterations, seed=seed)
-    run_training(cfg, engine, out_dir, progress=not quiet)
+    run_training(cfg, engine, out_dir, progress=not quiet, checkpoint_every=checkpoint_every,
+                 resume_dir=resume_dir)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
 
 

@@ -6,11 +6,15 @@ half-written one.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Iterator
+
+import numpy as np
 
 
 
@@ -37,3 +41,16 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_npz(path: str | Path, arrays: dict) -> None:
+    """An uncompressed ``.npz`` (readable by ``np.load``), written atomically and
+    deterministically: sorted members and fixed zip timestamps, so the same
+    arrays always give the same bytes."""
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            for name, arr in sorted(arrays.items()):
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.array(arr, order="C"), allow_pickle=False)
+                zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                            buf.getvalue())

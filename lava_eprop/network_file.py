@@ -10,7 +10,6 @@ bad file with one line.
 """
 from __future__ import annotations
 
-import io
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,7 +20,7 @@ import yaml
 from lava_eprop import __version__
 from lava_eprop.config import Config, from_dict, save_yaml
 from lava_eprop.errors import UserError
-from lava_eprop.io import atomic_path
+from lava_eprop.io import write_npz
 from lava_eprop.reference.params import Weights
 
 SCHEMA_VERSION = 1
@@ -46,13 +45,7 @@ class TrainedNetwork:
 
 def save_network(path: str | Path, net: TrainedNetwork) -> None:
     """Write ``net`` to ``path`` atomically, byte-for-byte reproducibly."""
-    with atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            for name, arr in sorted(net.arrays().items()):
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.array(arr, order="C"), allow_pickle=False)
-                zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
-                            buf.getvalue())
+    write_npz(path, net.arrays())
 
 
 def _expected_shapes(cfg: Config, n_in: int, n_out: int) -> dict:

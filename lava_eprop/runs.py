@@ -5,6 +5,7 @@ from pathlib import Path
 
 
 from lava_eprop import __version__, plots
+from lava_eprop.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from lava_eprop.config import Config
 from lava_eprop.errors import UserError
 from lava_eprop.io import write_json
@@ -38,14 +39,33 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
     return metrics
 
 
-def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True) -> dict:
-    """Train as ``cfg`` says and write the run's files into ``out_dir``."""
+def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
+                 checkpoint_every: int | None = None, resume_dir: Path | None = None) -> dict:
+    """Train as ``cfg`` says and write the run's files into ``out_dir``.
+
+    With ``checkpoint_every`` the run writes ``out_dir/checkpoint.npz`` every
+    that many iterations; ``resume_dir`` continues from the checkpoint there.
+    """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out '{out_dir}' exists and is not a directory")
     task = make_task(cfg)
     check_memory(cfg, task.n_in, task.n_steps)
-    result = train_float(cfg, task, progress=progress)
+    if engine != "float" and (checkpoint_every is not None or resume_dir is not None):
+        raise UserError(f"--checkpoint-every / --resume with --engine {engine}: checkpoints "
+                        "are written by the float engine only (allowed: --engine float)")
+    resume = load_checkpoint(resume_dir, cfg) if resume_dir is not None else None
+
+    def write_checkpoint(state):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(out_dir / CHECKPOINT_NAME, cfg, state)
+
+    if engine == "float":
+        result = train_float(cfg, task, progress=progress, checkpoint=write_checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resume)
+    else:
+        from lava_eprop.engine.train import train_fixed
+        result = train_fixed(cfg, task, engine, progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)
     save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))

@@ -22,6 +22,9 @@ class SGD:
     def state(self) -> dict:
         return {}
 
+    def load_state(self, state: dict) -> None:
+        """Nothing to restore: SGD has no state."""
+
 
 class Adam:
     """Adam with bias correction; one moment pair per parameter name."""
@@ -46,8 +49,15 @@ class Adam:
             params[name] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
     def state(self) -> dict:
-        return {"t": self.t, **{f"m_{k}": a for k, a in self.m.items()},
+        """Step count and moments, as flat arrays (``t``, ``m_<name>``, ``v_<name>``)."""
+        return {"t": np.array(self.t), **{f"m_{k}": a for k, a in self.m.items()},
                 **{f"v_{k}": a for k, a in self.v.items()}}
+
+    def load_state(self, state: dict) -> None:
+        """Restore what :meth:`state` returned."""
+        self.t = int(state["t"])
+        self.m = {k[2:]: np.array(a) for k, a in state.items() if k.startswith("m_")}
+        self.v = {k[2:]: np.array(a) for k, a in state.items() if k.startswith("v_")}
 
 
 def make_optimizer(name: str, lr: float):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
+from lava_eprop.checkpoint import TrainState
 from lava_eprop.config import Config
 from lava_eprop.errors import NumericalError
 from lava_eprop.reference import bptt
@@ -149,21 +151,39 @@ def _check_finite(w: Weights, loss: float, iteration: int) -> None:
                                  "lower training.learning_rate")
 
 
-def train_float(cfg: Config, task: Task, progress: bool = True) -> TrainResult:
-    """Train the float reference network on ``task`` as ``cfg.training`` says."""
+def train_float(cfg: Config, task: Task, progress: bool = True,
+                checkpoint: Callable[[TrainState], None] | None = None,
+                checkpoint_every: int | None = None,
+                resume: TrainState | None = None) -> TrainResult:
+    """Train the float reference network on ``task`` as ``cfg.training`` says.
+
+    Every ``checkpoint_every`` iterations ``checkpoint`` receives the run's
+    :class:`~lava_eprop.checkpoint.TrainState`; passing such a state as
+    ``resume`` continues the run exactly where it was taken.
+    """
     t = cfg.training
     dtype = np.dtype(t.dtype).type
     rng = np.random.default_rng(t.seed)
     p = net_params(cfg, dtype)
     w = init_weights(cfg, task.n_in, task.n_out, rng, dtype)
     w0 = w.copy()
+    first = 0
+    if resume is not None:
+        w, w0 = resume.weights.astype(dtype), resume.initial_weights.astype(dtype)
+        rng.bit_generator.state = resume.rng_state
+        first = resume.iteration
     updater = _Updater(w, cfg)
     held = task.held_out(t.eval_trials, t.seed)
-    result = TrainResult(weights=w, initial_weights=w0, initial=evaluate(w, p, task, held, cfg),
-                         final=None)
-    start = time.perf_counter()
-    bar = tqdm(range(t.iterations), desc=f"train {task.name} ({t.method})", unit="it",
-               disable=None if progress else True, leave=False)
+    result = TrainResult(weights=w, initial_weights=w0,
+                         initial=evaluate(w0, p, task, held, cfg), final=None)
+    if resume is not None:
+        updater.opt.load_state(resume.optimizer)
+        result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
+        result.steps_simulated, result.seconds = resume.steps_simulated, resume.seconds
+    start = time.perf_counter() - result.seconds
+    bar = tqdm(range(first, t.iterations), desc=f"train {task.name} ({t.method})", unit="it",
+               initial=first, total=t.iterations, disable=None if progress else True,
+               leave=False)
     for it in bar:
         batch = task.sample(t.batch_size, rng)
         x = batch.inputs.astype(dtype)
@@ -189,6 +209,13 @@ def train_float(cfg: Config, task: Task, progress: bool = True) -> TrainResult:
             score = ev.nmse if ev.nmse is not None else ev.accuracy
             result.eval_curve.append([it + 1, ev.loss, score])
             bar.set_postfix(loss=f"{loss:.4g}", held_out=f"{score:.3g}")
+        if checkpoint is not None and checkpoint_every and (it + 1) % checkpoint_every == 0:
+            checkpoint(TrainState(
+                iteration=it + 1, weights=w, initial_weights=w0,
+                optimizer=updater.opt.state(), rng_state=rng.bit_generator.state,
+                loss_curve=result.loss_curve, eval_curve=result.eval_curve,
+                steps_simulated=result.steps_simulated,
+                seconds=time.perf_counter() - start))
     result.seconds = time.perf_counter() - start
     result.final = evaluate(w, p, task, held, cfg)
     return result

@@ -1,0 +1,61 @@
+"""Checkpoint and resume: a run killed mid-way and resumed ends bit-identical
+to an uninterrupted run with the same seed."""
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from test_cli import cli
+
+CONFIG = ("task: {name: pattern-generation, n_in: 30, n_steps: 300}\n"
+          "network: {n_rec: 40, v_th: 0.03, tau_m: 30.0, input_scaling: true, tau_out: 30.0}\n"
+          "training: {iterations: 120, eval_every: 7, reg_coeff: 100.0, "
+          "learning_rate: 0.003, lr_decay: 0.5, lr_decay_every: 40, feedback: adaptive}\n")
+
+
+def kill_after_first_checkpoint(args, run_dir):
+    proc = subprocess.Popen([sys.executable, "-m", "lava_eprop.cli", *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not (run_dir / "checkpoint.npz").exists():
+            assert proc.poll() is None and time.time() < deadline, "run ended before a checkpoint"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run_dir / "metrics.json").exists()   # it really died mid-run
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG.replace("feedback: adaptive",
+                                  f"feedback: adaptive, optimizer: {optimizer}"))
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    assert cli("train", cfg, "--out", whole, "--quiet").returncode == 0
+    kill_after_first_checkpoint(["train", cfg, "--out", broken, "--checkpoint-every", 10,
+                                 "--quiet"], broken)
+    res = cli("train", cfg, "--out", broken, "--resume", broken, "--checkpoint-every", 10,
+              "--quiet")
+    assert res.returncode == 0, res.stderr
+    a, b = np.load(whole / "network.npz"), np.load(broken / "network.npz")
+    for key in ("w_in", "w_rec", "w_out", "fb"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG)
+    assert cli("train", cfg, "--out", tmp_path / "r", "--iterations", 20, "--checkpoint-every",
+               10, "--quiet").returncode == 0
+    res = cli("train", cfg, "--out", tmp_path / "r2", "--resume", tmp_path / "r", "--quiet")
+    assert res.returncode == 2 and "different config" in res.stderr
+    res = cli("train", cfg, "--out", tmp_path / "r3", "--resume", tmp_path / "none", "--quiet")
+    assert res.returncode == 2 and "no checkpoint.npz" in res.stderr
