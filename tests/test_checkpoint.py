@@ -59,3 +59,17 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
     assert res.returncode == 2 and "different config" in res.stderr
     res = cli("train", cfg, "--out", tmp_path / "r3", "--resume", tmp_path / "none", "--quiet")
     assert res.returncode == 2 and "no checkpoint.npz" in res.stderr
+
+
+def test_numerical_fault_keeps_the_last_good_checkpoint(tmp_path):
+    cfg = tmp_path / "huge.yaml"
+    cfg.write_text("task: {name: pattern-generation, n_steps: 50}\n"
+                   "network: {n_rec: 10, readout_bias: true}\n"
+                   "training: {optimizer: sgd, learning_rate: 1.0e+6, iterations: 50}\n")
+    res = cli("train", cfg, "--out", tmp_path / "out", "--checkpoint-every", 1, "--quiet")
+    assert res.returncode == 1 and "NaN or Inf" in res.stderr
+    failed_at = int(res.stderr.split("iteration ")[1].split(":")[0])
+    with np.load(tmp_path / "out" / "checkpoint.npz") as ckpt:
+        assert int(ckpt["iteration"]) == failed_at          # iterations 0..failed_at-1 done
+        assert all(np.all(np.isfinite(ckpt[k])) for k in ckpt.files if k.startswith("w/"))
+    assert not (tmp_path / "out" / "metrics.json").exists()
