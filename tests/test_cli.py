@@ -62,7 +62,8 @@ def test_same_seed_gives_identical_results_across_processes_and_hash_seeds(tmp_p
 
 BAD_INVOCATIONS = [
     (["train", "no-such-preset", "--out", "{out}"], "neither a preset"),
-    (["train", "pattern-generation", "--engine", "gpu", "--out", "{out}"], "'gpu' is not 'float'"),
+    (["train", "pattern-generation", "--engine", "gpu", "--out", "{out}"],
+     "'gpu' is not one of 'float', 'fixed', 'lava'"),
     (["train", "pattern-generation", "--iterations", "0", "--out", "{out}"],
      "0 is not in the range"),
     (["train", "pattern-generation"], "Missing option '--out'"),

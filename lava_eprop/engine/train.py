@@ -1,0 +1,134 @@
+"""On-chip (fixed-point, online) e-prop training: the fast engine or the Lava graph.
+
+Each iteration runs ``training.batch_size`` trials one after another through
+the integer network of :mod:`lava_eprop.engine.spec`; the weights learn
+online every step by the compiled rules (learning rate and SGD as the plan
+notes; the float optimiser settings do not apply). Every trial starts from
+the current weights with zero neuron state, traces and tags, and rule seed
+``training.seed + trial``: the ``fixed`` engine (:class:`FastNetwork`) and
+the ``lava`` engine (:class:`LavaGraph`, one Lava run per trial) therefore
+train bit-identically.
+
+Losses are the float reference's (:func:`lava_eprop.reference.network.loss_terms`,
+task term only) on the readout ``y = v / (Q_out 64)``. Held-out evaluation
+runs the fast engine with the error masked out: every weight rule multiplies
+by ``y3 - 64 = 0``, so the weights are frozen during evaluation.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from tqdm import tqdm
+
+from compilers import compile_plan
+from lava_eprop.engine.network import FastNetwork
+from lava_eprop.engine.spec import NetworkSpec, network_spec
+from lava_eprop.errors import UserError
+from lava_eprop.reference.network import Record, loss_terms, predictions, trial_labels
+from lava_eprop.reference.params import Weights, init_weights
+from lava_eprop.reference.train import Evaluation, TrainResult
+
+ENGINES = ("fixed", "lava")
+_RECORD = ("z", "v", "b", "y2", "readout_v")
+
+
+def _record(spec: NetworkSpec, trace: dict) -> Record:
+    """Float view [B, T, ...] of recorded integer traces [T, B, ...]: ``y`` the readout,
+    ``v`` and ``a`` (the adaptation b) in units of the threshold, ``psi`` holds y2."""
+    v_unit = 2.0 ** 6 * np.concatenate([np.broadcast_to(g.rec.vth, g.size)
+                                        for g in spec.groups])   # register units per threshold
+    per = {k: np.moveaxis(np.asarray(v, float), 0, 1) for k, v in trace.items()}
+    y = per["readout_v"] / (spec.readout_scale * 64)
+    return Record(z=per["z"], v=per["v"] / v_unit, a=per["b"] / v_unit, psi=per["y2"], y=y)
+
+
+def _run_fixed(spec, inputs, targets, mask, seed, learn=True):
+    net = FastNetwork(spec, n_instances=len(inputs), seed=seed)
+    ints = spec.targets(targets, inputs.shape[1])
+    trace = net.run(inputs.astype(np.int64), ints, mask.astype(np.int64) * int(learn),
+                    record=_RECORD)
+    return trace, {name: d.weights[0] for name, d in net.dense.items()}
+
+
+def _run_lava(spec, inputs, targets, mask, seed):
+    from lava_eprop.lava_graph import LavaGraph
+    graph = LavaGraph(spec, inputs[0].astype(np.int64), spec.targets(targets[0], inputs.shape[1]),
+                      mask[0].astype(np.int64), seed=seed)
+    trace = graph.run(record=_RECORD)
+    weights = {k: np.asarray(w).astype(np.int64) for k, w in graph.final_weights.items()}
+    return {k: v.reshape(v.shape[0], 1, -1) for k, v in trace.items()}, weights
+
+
+def _evaluate(spec, task, batch, cfg) -> Evaluation:
+    trace, _ = _run_fixed(spec, batch.inputs, batch.targets, batch.mask, cfg.training.seed,
+                          learn=False)
+    rec = _record(spec, trace)
+    t = cfg.training
+    terms = loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,
+                       cfg.network.dt)
+    nmse = accuracy = None
+    if task.kind == "regression":
+        m = batch.mask
+        nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2) / np.var(batch.targets[m]))
+    else:
+        accuracy = float(np.mean(predictions(rec.y, batch.mask)
+                                 == trial_labels(batch.targets, batch.mask)))
+    return Evaluation(terms.task, nmse, accuracy, rec, batch)
+
+
+def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:
+    """The integer weights as float weights of the reference model."""
+    def w(name):
+        return np.asarray(weights[name], float) / spec.projection(name).plan.weight_per_unit
+
+    return Weights(w_in=np.concatenate([w(f"input->{g.name}") for g in spec.groups]),
+                   w_rec=np.concatenate([w(f"recurrent->{g.name}") for g in spec.groups]),
+                   w_out=w("recurrent->readout"), b_out=np.asarray(b_out, float),
+                   fb=spec.feedback.astype(float) / 2.0 ** spec.feedback_exp)
+
+
+def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True) -> TrainResult:
+    """Train on chip as ``cfg`` says with the ``fixed`` (fast) or ``lava`` engine."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    t = cfg.training
+    if t.method != "eprop":
+        raise UserError(f"--method {t.method} with --engine {engine}: on-chip training is "
+                        "e-prop (allowed: --method eprop, or --engine float)")
+    rng = np.random.default_rng(t.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(cfg)
+    w0 = init_weights(cfg, task.n_in, task.n_out, rng)
+    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, task.kind == "classification")
+    weights = {name: p.weights for name, p in spec.projections.items()}
+    held = task.held_out(t.eval_trials, t.seed)
+    result = TrainResult(weights=None, initial_weights=w0,
+                         initial=_evaluate(spec, task, held, cfg), final=None)
+    run = _run_fixed if engine == "fixed" else _run_lava
+    start = time.perf_counter()
+    trial = 0
+    for it in tqdm(range(t.iterations), desc=f"train {task.name} ({engine})", unit="it",
+                   disable=None if progress else True, leave=False):
+        loss = 0.0
+        for _ in range(t.batch_size):
+            batch = task.sample(1, rng)
+            trace, weights = run(spec.with_weights(weights), batch.inputs, batch.targets,
+                                 batch.mask, t.seed + trial)
+            trial += 1
+            rec = _record(spec, trace)
+            loss += loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,
+                               cfg.network.dt).task / t.batch_size
+            result.steps_simulated += batch.inputs.shape[1]
+        result.loss_curve.append(loss)
+        if t.eval_every and (it + 1) % t.eval_every == 0:
+            ev = _evaluate(spec.with_weights(weights), task, held, cfg)
+            result.eval_curve.append([it + 1, ev.loss, ev.nmse if ev.nmse is not None
+                                      else ev.accuracy])
+    result.seconds = time.perf_counter() - start
+    spec = spec.with_weights(weights)
+    result.final = _evaluate(spec, task, held, cfg)
+    result.weights = float_weights(spec, weights, w0.b_out)
+    return result

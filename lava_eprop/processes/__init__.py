@@ -1,0 +1,8 @@
+"""Lava processes of e-prop (DESIGN section 4): one folder per process.
+
+Their models live in :mod:`process_models` (same folder names); select them
+with :func:`lava_eprop.lava_run.run_config`.
+"""
+from lava_eprop.lava_runtime import import_lava_runtime
+
+import_lava_runtime()

@@ -1,0 +1,212 @@
+"""The fast engine network is bit-identical to the fixed-point e-prop Lava graph.
+
+The Lava graph (:mod:`lava_eprop.lava_graph`: this package's neuron, readout
+and error processes with their ``fixed_pt`` models, Lava's ``LearningDense``
+with the compiled rules, in ``Loihi2SimCfg``) and
+:class:`~lava_eprop.engine.network.FastNetwork` get the same inputs, targets
+and masks; spikes, membranes, adaptation, third factors, readout, errors and
+every projection's weights, tags (t, d) and x1 traces must be equal at every
+step, with online learning on. Also: the recurrent neuron's sub-threshold
+dynamics are Lava's own fixed-point LIF (``PyLifModelBitAcc``) bit for bit.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.io.source import RingBuffer
+from lava.proc.lif.process import LIF
+from lava.proc.monitor.process import Monitor
+
+from compilers import compile_plan
+from lava_eprop.config import from_dict, preset_dict
+from lava_eprop.engine import neurons
+from lava_eprop.engine.network import FastNetwork
+from lava_eprop.engine.spec import network_spec
+from lava_eprop.lava_graph import LavaGraph
+from lava_eprop.reference.params import init_weights
+
+N_IN, N_REC = 12, 12
+NEURON_VARS = ("z", "u", "v", "b", "r", "y1", "y2", "y3")
+ERROR_VARS = ("readout_v", "e", "err_y3")
+DENSE_VARS = ("weights", "tag_1", "tag_2", "x1")
+
+
+def _record(spec) -> tuple:
+    """Everything compared: neuron, readout and error values, every projection's state."""
+    return NEURON_VARS + ERROR_VARS + tuple(f"{name}.{var}" for name in spec.projections
+                                            for var in DENSE_VARS)
+
+SCENARIOS = {
+    # name: (preset, neuron, feedback, number of ALIF neurons)
+    "lif_symmetric": ("pattern-generation", "lif", "symmetric", 0),
+    "lif_random": ("pattern-generation", "lif", "random", 0),
+    "alif_symmetric": ("evidence-accumulation", "alif", "symmetric", N_REC),
+    "alif_random": ("evidence-accumulation", "alif", "random", N_REC),
+    "lif_alif_random": ("evidence-accumulation", "alif", "random", N_REC // 2),
+}
+
+
+def _setup(name: str, steps: int, seed: int = 0):
+    """A small network of scenario ``name``, its integer spec and one trial's data."""
+    preset, neuron, feedback, n_alif = SCENARIOS[name]
+    raw = preset_dict(preset)
+    raw["task"]["n_in"] = N_IN
+    raw["network"].update(n_rec=N_REC, neuron=neuron)
+    if neuron == "alif":
+        raw["network"]["n_adaptive"] = n_alif
+        raw["network"]["tau_a"] = 200.0   # visible adaptation within a short run
+    raw["training"]["feedback"] = feedback
+    cfg = from_dict(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(cfg)
+    classification = preset != "pattern-generation"
+    n_out = 2 if classification else 1
+    rng = np.random.default_rng(seed)
+    weights = init_weights(cfg, N_IN, n_out, rng)
+    spec = network_spec(cfg, plan, weights, N_IN, n_out, classification)
+    inputs = (rng.random((steps, N_IN)) < 0.15).astype(np.int64)
+    if classification:
+        targets = np.full(steps, rng.integers(2))
+        mask = (np.arange(steps) >= steps // 3).astype(np.int64)
+    else:
+        targets = 0.5 * np.sin(np.arange(steps) * 2 * np.pi / 60)[:, None]
+        mask = np.ones(steps, np.int64)
+    return spec, inputs, spec.targets(targets, steps), mask
+
+
+def _compare(name: str, steps: int, seed: int = 0) -> dict:
+    spec, inputs, targets, mask = _setup(name, steps, seed)
+    fast = FastNetwork(spec, n_instances=1, seed=seed + 5)
+    record = _record(spec)
+    engine = fast.run(inputs[None], targets[None], mask[None], record=record)
+    lava = LavaGraph(spec, inputs, targets, mask, seed=seed + 5).run(record=record)
+    for var in record:
+        got, want = engine[var][:, 0], lava[var].reshape(engine[var][:, 0].shape)
+        if not np.array_equal(got, want):
+            step = int(np.argmax([not np.array_equal(g, w) for g, w in zip(got, want)]))
+            pytest.fail(f"{name}: {var} differs first at step {step + 1}: "
+                        f"engine {got[step].ravel()[:8]}, lava {want[step].ravel()[:8]}")
+    return engine
+
+
+def _assert_learning_happened(name: str, trace: dict) -> None:
+    """The comparison means something: spikes, signals, tags and weight changes."""
+    assert trace["z"].sum() > 0, "no spikes"
+    assert (trace["y2"] > 0).any() and (trace["y3"] != neurons.Y_OFFSET).any()
+    assert (trace["err_y3"] != neurons.Y_OFFSET).any()
+    projections = sorted({k.split(".")[0] for k in trace if "." in k})
+    for proj in projections:
+        w = trace[f"{proj}.weights"]
+        assert not np.array_equal(w[0], w[-1]), f"{proj} weights did not learn"
+        if proj != "recurrent->readout":
+            assert (trace[f"{proj}.tag_1"] != 0).any()
+    if "alif" in name:
+        assert (trace["b"] > 0).any() and (trace["y1"] > 0).any()
+        assert (trace["input->alif.tag_2"] != 0).any(), "ALIF eps (d) never moved"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_fast_engine_equals_lava_graph_every_step(name):
+    _assert_learning_happened(name, _compare(name, steps=150))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_fast_engine_equals_lava_graph_over_1000_steps(name):
+    _assert_learning_happened(name, _compare(name, steps=1000, seed=1))
+
+
+def test_instances_equal_separate_single_instance_runs():
+    """Instance i of a 3-instance engine reproduces a 1-instance run on its own data."""
+    spec, _, _, _ = _setup("lif_alif_random", 80)
+    data = [_setup("lif_alif_random", 80, seed=s)[1:] for s in range(3)]
+    stacked = [np.stack(parts) for parts in zip(*data)]
+    record = _record(spec)
+    together = FastNetwork(spec, n_instances=3).run(*stacked, record=record)
+    for i, (x, t, m) in enumerate(data):
+        alone = FastNetwork(spec).run(x[None], t[None], m[None], record=record)
+        for var in record:
+            assert np.array_equal(together[var][:, i], alone[var][:, 0]), var
+
+
+@pytest.mark.parametrize("du", [4095, 300])
+def test_recurrent_subthreshold_dynamics_equal_lava_lif(du):
+    """Below threshold, rec_step's u and v are Lava's PyLifModelBitAcc's, bit for bit."""
+    steps, n, dv, vth = 120, 6, 134, 100_000     # vth << 6 beyond the 24-bit range: no spike
+    rng = np.random.default_rng(3)
+    a_in = rng.integers(-600, 600, (steps, n))
+    lif = LIF(shape=(n,), du=du, dv=dv, vth=vth, bias_mant=0)
+    src = RingBuffer(data=a_in.T.astype(np.int32))
+    src.s_out.connect(lif.a_in)
+    mon_u, mon_v = Monitor(), Monitor()
+    mon_u.probe(lif.u, steps)
+    mon_v.probe(lif.v, steps)
+    try:
+        lif.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        lava_u = np.asarray(mon_u.get_data()[lif.name]["u"]).astype(np.int64)
+        lava_v = np.asarray(mon_v.get_data()[lif.name]["v"]).astype(np.int64)
+    finally:
+        lif.stop()
+    params = neurons.RecParams(du=du, dv=dv, vth=vth, n_ref=0, y2_mant=128, y2_shift=20,
+                               l_shift=0)
+    state = neurons.rec_initial((n,))
+    for t in range(steps):
+        state, out = neurons.rec_step(state, a_in[t], np.zeros(n), params)
+        assert not out.z.any()    # |v| < vth << 6: the reset (the models' difference) never acts
+        assert np.array_equal(state.u, lava_u[t]) and np.array_equal(state.v, lava_v[t]), t
+    assert np.abs(lava_v).max() > 10_000     # the comparison exercised the decays
+
+
+def test_error_kernel_regression_and_softmax_semantics():
+    """e = 2^6 Lambda (y - y*) and y3 = 64 + round(Lambda err); softmax sums to ~2^16."""
+    p = neurons.error_params(False, voltage_scale=8192.0, y3_per_signal=8.0)
+    v = np.array([[int(0.5 * 8192 * 64)]])
+    e, y3 = neurons.error_step(v, np.array([[int(0.25 * 8192 * 64)]]), np.array([1]), p)
+    assert e.item() == 0.25 * 8 * 64 and y3.item() == 64 + 2
+    pc = neurons.error_params(True, voltage_scale=8192.0, y3_per_signal=8.0)
+    logits = np.array([[0.0, np.log(3.0)]]) * 8192 * 64
+    pi = neurons.softmax_q16(logits.astype(np.int64), pc.logit_shift)
+    assert abs(pi[0, 1] / 2 ** 16 - 0.75) < 2e-3 and abs(pi.sum() - 2 ** 16) <= 2
+    e, y3 = neurons.error_step(logits.astype(np.int64), np.array([[0, 1]]), np.array([1]), pc)
+    assert np.allclose(e / (64 * 8), [[0.25, -0.25]], atol=0.01)
+    _, y3_masked = neurons.error_step(logits.astype(np.int64), np.array([[0, 1]]),
+                                      np.array([0]), pc)
+    assert (y3_masked == 64).all()
+
+
+def test_float_models_track_the_fixed_point_graph():
+    """The floating_pt models run in Lava and stay close to the integer network
+    (no truncation; loose agreement over a short run)."""
+    spec, inputs, targets, mask = _setup("alif_random", 60)
+    floats = LavaGraph(spec, inputs, targets, mask, fixed=False).run(record=("z", "readout_v"))
+    ints = FastNetwork(spec).run(inputs[None], targets[None], mask[None])
+    assert floats["z"].dtype == float
+    assert (floats["z"] == ints["z"][:, 0]).mean() > 0.85
+    assert np.corrcoef(floats["readout_v"].ravel(), ints["readout_v"][:, 0].ravel())[0, 1] > 0.9
+
+
+def test_run_config_maps_this_packages_processes_and_refuses_missing_hardware(monkeypatch):
+    from lava.utils import loihi
+
+    from lava_eprop.errors import UserError
+    from lava_eprop.lava_run import run_config
+    from lava_eprop.processes.eprop_neuron.process import EpropNeuron
+    from process_models.eprop_neuron.models import (
+        PyEpropNeuronModelFixed,
+        PyEpropNeuronModelFloat,
+    )
+
+    neuron = EpropNeuron(shape=(2,), params=neurons.RecParams(4095, 100, 10, 0, 128, 10, 0))
+    fixed, floats = run_config(), run_config(fixed=False)
+    assert fixed.select_tag == "fixed_pt" and floats.select_tag == "floating_pt"
+    assert neuron in fixed.exception_proc_model_map
+    assert fixed.exception_proc_model_map[neuron] is PyEpropNeuronModelFixed
+    assert floats.exception_proc_model_map[EpropNeuron] is PyEpropNeuronModelFloat
+    monkeypatch.setattr(loihi, "is_installed", lambda: False)
+    with pytest.raises(UserError, match="Loihi 2 hardware support is not installed"):
+        run_config(hardware=True)
