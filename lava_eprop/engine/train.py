@@ -26,9 +26,9 @@ from compilers import compile_plan
 from lava_eprop.engine.network import FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, network_spec
 from lava_eprop.errors import UserError
-from lava_eprop.reference.network import Record, loss_terms, predictions, trial_labels
+from lava_eprop.reference.network import Record, loss_terms
 from lava_eprop.reference.params import Weights, init_weights
-from lava_eprop.reference.train import Evaluation, TrainResult
+from lava_eprop.reference.train import Evaluation, TrainResult, score
 
 ENGINES = ("fixed", "lava")
 _RECORD = ("z", "v", "b", "y2", "readout_v")
@@ -68,14 +68,7 @@ def _evaluate(spec, task, batch, cfg) -> Evaluation:
     t = cfg.training
     terms = loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,
                        cfg.network.dt)
-    nmse = accuracy = None
-    if task.kind == "regression":
-        m = batch.mask
-        nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2) / np.var(batch.targets[m]))
-    else:
-        accuracy = float(np.mean(predictions(rec.y, batch.mask)
-                                 == trial_labels(batch.targets, batch.mask)))
-    return Evaluation(terms.task, nmse, accuracy, rec, batch)
+    return score(rec, batch, task.kind, terms.task)
 
 
 def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:

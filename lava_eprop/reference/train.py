@@ -58,14 +58,20 @@ def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config) ->
     rec = simulate(w, p, batch.inputs.astype(w.w_in.dtype))
     terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
                        p.dt)
+    return score(rec, batch, task.kind, terms.task)
+
+
+def score(rec: Record, batch: Batch, kind: str, loss: float) -> Evaluation:
+    """The :class:`Evaluation` of a recorded run: NMSE (regression: MSE over masked
+    steps / target variance) or accuracy (classification: decision per trial)."""
     nmse = accuracy = None
-    if task.kind == "regression":
+    if kind == "regression":
         m = batch.mask
         nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2) / np.var(batch.targets[m]))
     else:
         accuracy = float(np.mean(predictions(rec.y, batch.mask)
                                  == trial_labels(batch.targets, batch.mask)))
-    return Evaluation(terms.task, nmse, accuracy, rec, batch)
+    return Evaluation(loss, nmse, accuracy, rec, batch)
 
 
 def _params_of(w: Weights, cfg: Config) -> dict:
