@@ -23,9 +23,10 @@ import_lava_runtime()
 # isort: split
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
-from lava.proc.dense.process import LearningDense
+from lava.proc.dense.process import Dense, LearningDense
 from lava.proc.io.source import RingBuffer
 from lava.proc.monitor.process import Monitor
+from lava.utils.weightutils import SignMode
 
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import NetworkSpec
@@ -57,10 +58,16 @@ class LavaGraph:
         forward dynamics then match; their learning follows Lava's float
         ``LearningDense`` (rules in those units) and is not a twin of the
         fixed-point learning.
+    learn : bool
+        With False the projections are Lava's plain ``Dense`` (same weights,
+        exponent and first-step truncation as ``LearningDense``, sign mode
+        MIXED as ``LearningDense`` assumes) and no third factors are wired:
+        inference with frozen weights. Masking the error is not enough, as
+        a received ``y3 = 64`` may act as 63 and move weights by 1.
     """
 
     def __init__(self, spec: NetworkSpec, inputs, targets, mask, seed: int = 0,
-                 fixed: bool = True) -> None:
+                 fixed: bool = True, learn: bool = True) -> None:
         self.spec = spec
         self.fixed = fixed
         self.n_steps = len(inputs)
@@ -75,9 +82,13 @@ class LavaGraph:
         for name, p in spec.projections.items():
             weights, exp = (p.weights, p.weight_exp) if fixed else \
                 (p.weights * 2.0 ** p.weight_exp, 0)
-            self.dense[name] = LearningDense(weights=weights,
-                                             learning_rule=p.rule(spec.rule_seed(name, seed)),
-                                             weight_exp=exp, name=name)
+            if learn:
+                self.dense[name] = LearningDense(weights=weights,
+                                                 learning_rule=p.rule(spec.rule_seed(name, seed)),
+                                                 weight_exp=exp, name=name)
+            else:
+                self.dense[name] = Dense(weights=weights, weight_exp=exp, name=name,
+                                         sign_mode=SignMode.MIXED)
         d_out = self.dense[READOUT]
         for n in self.neurons.values():         # layer spikes: disjoint parts summed by s_in
             for dense in [self.dense[f"recurrent->{g}"] for g in self.neurons] + [d_out]:
@@ -85,9 +96,10 @@ class LavaGraph:
         for g, n in self.neurons.items():
             d_in, d_rec = self.dense[f"input->{g}"], self.dense[f"recurrent->{g}"]
             for dense in (d_in, d_rec):
-                n.s_out.connect(dense.s_in_bap)
-                for k in (1, 2, 3):
-                    getattr(n, f"y{k}_out").connect(getattr(dense, f"s_in_y{k}"))
+                if learn:
+                    n.s_out.connect(dense.s_in_bap)
+                    for k in (1, 2, 3):
+                        getattr(n, f"y{k}_out").connect(getattr(dense, f"s_in_y{k}"))
                 dense.a_out.connect(n.a_in)
             self.error.l_out.connect(n.l_in)
         self.sources = [
@@ -96,9 +108,10 @@ class LavaGraph:
             _source(np.asarray(mask)[:, None], [self.error.mask_in])]
         d_out.a_out.connect(self.readout.a_in)
         self.readout.v_out.connect(self.error.v_in)
-        self.error.bap_out.connect(d_out.s_in_bap)
-        for k in (1, 2, 3):
-            getattr(self.error, f"y{k}_out").connect(getattr(d_out, f"s_in_y{k}"))
+        if learn:
+            self.error.bap_out.connect(d_out.s_in_bap)
+            for k in (1, 2, 3):
+                getattr(self.error, f"y{k}_out").connect(getattr(d_out, f"s_in_y{k}"))
 
     @property
     def _any(self):
@@ -119,10 +132,11 @@ class LavaGraph:
             return [getattr(self.dense[proj], var)]
         return [getattr(n, name) for n in self.neurons.values()]
 
-    def run(self, record=("z", "readout_v")) -> dict:
-        """Run all steps in ``Loihi2SimCfg``; return each recorded quantity [T, ...]
-        (int64 for the fixed-point models, float otherwise). The graph is
-        stopped in any case.
+    def run(self, record=("z", "readout_v"), hardware: bool = False) -> dict:
+        """Run all steps in ``Loihi2SimCfg`` (``Loihi2HwCfg`` with ``hardware``, see
+        :func:`~lava_eprop.lava_run.run_config`); return each recorded quantity
+        [T, ...] (int64 for the fixed-point models, float otherwise). The graph
+        is stopped in any case.
         """
         monitors = {}
         for name in record:
@@ -133,7 +147,7 @@ class LavaGraph:
                 monitors[name].append((mon, var))
         try:
             self._any.run(condition=RunSteps(num_steps=self.n_steps),
-                          run_cfg=run_config(fixed=self.fixed))
+                          run_cfg=run_config(fixed=self.fixed, hardware=hardware))
             out = {}
             for name, probes in monitors.items():
                 parts = [np.asarray(mon.get_data()[var.process.name][var.name])

@@ -1,0 +1,121 @@
+"""Inference with a trained network: its integer spec, an inputs file, and runs with learning off.
+
+A trained network (``network.npz``) is lowered to the same integer network
+training on chip uses (:func:`lava_eprop.engine.spec.network_spec` with the
+config's fixed-point plan): float weights are quantized as at the start of
+on-chip training, so a network trained with ``--engine fixed`` or ``lava``
+comes back bit for bit. Learning is off: the Lava graph uses plain ``Dense``
+projections (``LavaGraph(learn=False)``) and the fast engine puts the
+weights back after every step (masking the error alone still moves weights
+by 1: a received ``y3 = 64`` may act as 63). Both deliver the weights as
+``LearningDense`` does, after its first-step truncation (mixed-sign 8-bit
+weights lose their lowest bit): :func:`effective_weights`. The readout bias
+``b_out`` is not on chip and is ignored.
+
+The inputs file is an ``.npz`` holding ``inputs``: 0/1 spikes of shape
+``[trials, T, n_in]`` (bool, integer or float dtype), ``n_in`` the network's
+input count, ``1 <= T <= 100000``; other members are ignored.
+"""
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from compilers import compile_plan
+from lava_eprop.engine.learning_dense import truncate_weights
+from lava_eprop.engine.network import FastNetwork
+from lava_eprop.engine.spec import NetworkSpec, network_spec
+from lava_eprop.errors import UserError
+from lava_eprop.network_file import TrainedNetwork
+
+MAX_STEPS = 100_000
+
+
+def integer_spec(net: TrainedNetwork, classification: bool = False) -> NetworkSpec:
+    """The integer network of ``net`` (its config's plan, its weights quantized).
+
+    ``classification`` selects the error computation, which matters only when
+    learning (with the error masked out it sends zero either way).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(net.config)
+    w = net.weights
+    return network_spec(net.config, plan, w, w.w_in.shape[1], w.w_out.shape[0], classification)
+
+
+def load_inputs(path: str | Path, n_in: int) -> np.ndarray:
+    """Read and check an inputs file; return int64 spikes ``[trials, T, n_in]``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"inputs file '{path}' does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "inputs" not in data.files:
+                raise UserError(f"{path}: no 'inputs' array (an .npz with 'inputs': 0/1 "
+                                f"spikes [trials, T, {n_in}] is expected)")
+            x = data["inputs"]
+    except UserError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: not a readable .npz inputs file ({reason})") from None
+    if x.ndim != 3 or x.shape[2] != n_in or x.shape[0] < 1 or not 1 <= x.shape[1] <= MAX_STEPS:
+        raise UserError(f"{path}: 'inputs' must have shape [trials >= 1, 1 <= T <= {MAX_STEPS}, "
+                        f"{n_in}], got {list(x.shape)}")
+    if x.dtype.kind not in "biuf" or not np.all((x == 0) | (x == 1)):
+        raise UserError(f"{path}: 'inputs' must hold 0/1 spikes (bool, int or float), got "
+                        f"dtype {x.dtype} with other values")
+    return x.astype(np.int64)
+
+
+def _silent(spec: NetworkSpec, n_steps: int):
+    """Zero targets and mask: the error process sends nothing, nothing learns."""
+    return np.zeros((n_steps, spec.n_out), np.int64), np.zeros(n_steps, np.int64)
+
+
+def effective_weights(spec: NetworkSpec) -> dict:
+    """The integer weights each projection delivers (``<< weight_exp``): the spec's
+    after ``LearningDense``'s first-step truncation."""
+    net = FastNetwork(spec)
+    return {name: truncate_weights(d.weights[0], d.sign_mode, d.num_weight_bits).astype(np.int64)
+            for name, d in net.dense.items()}
+
+
+def run_fast(spec: NetworkSpec, inputs: np.ndarray) -> dict:
+    """All trials at once in the fast engine, weights frozen: ``z`` [trials, T, n_rec],
+    ``readout_v`` [trials, T, n_out] (int64)."""
+    n, n_steps = inputs.shape[:2]
+    targets, mask = _silent(spec, n_steps)
+    net = FastNetwork(spec, n_instances=n)
+    frozen = {name: np.broadcast_to(w, net.dense[name].weights.shape).astype(np.int32)
+              for name, w in effective_weights(spec).items()}
+    out = {"z": [], "readout_v": []}
+    for t in range(n_steps):
+        net.step(inputs[:, t], np.broadcast_to(targets[t], (n, spec.n_out)),
+                 np.broadcast_to(mask[t], (n,)))
+        for name, d in net.dense.items():
+            d.weights = frozen[name].copy()
+        for name, value in net.observe(out).items():
+            out[name].append(value)
+    return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def run_lava(spec: NetworkSpec, inputs: np.ndarray, hardware: bool = False) -> dict:
+    """Each trial through the product's Lava graph (:class:`~lava_eprop.lava_graph.LavaGraph`
+    with ``learn=False``); same arrays as :func:`run_fast`."""
+    from lava_eprop.lava_graph import LavaGraph
+
+    outs = []
+    for x in inputs:
+        targets, mask = _silent(spec, len(x))
+        outs.append(LavaGraph(spec, x, targets, mask, learn=False).run(hardware=hardware))
+    return {k: np.stack([o[k] for o in outs]) for k in outs[0]}
+
+
+def readout_values(spec: NetworkSpec, readout_v: np.ndarray) -> np.ndarray:
+    """Readout registers as the float readout ``y = v / (Q 64)``."""
+    return np.asarray(readout_v, float) / (spec.readout_scale * 64)
