@@ -24,8 +24,9 @@ CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path o
 @click.version_option(__version__, prog_name="lava-eprop")
 def cli():
     """e-prop (eligibility propagation, Bellec et al. 2020) for recurrent spiking
-    networks: float reference, BPTT comparison and Loihi 2 microcode learning
-    rules in Lava (export-rule, show-rule)."""
+    networks: float reference, BPTT comparison, Loihi 2 microcode learning
+    rules in Lava (export-rule, show-rule), and deployment of trained networks
+    (run, export-netx, deploy)."""
 
 
 @cli.command(epilog=CONFIG_HELP)
@@ -109,6 +110,84 @@ def show_rule(config_or_preset):
     for message in messages:
         click.echo(f"warning: {message}", err=True)
     click.echo(show(plan), nl=False)
+
+
+NETWORK_ARG = click.Path(dir_okay=False, path_type=Path)
+
+
+def _output_file(path: Path) -> Path:
+    if not path.parent.is_dir():
+        raise UserError(f"-o '{path}': directory '{path.parent}' does not exist")
+    if path.is_dir():
+        raise UserError(f"-o '{path}' is a directory (allowed: a file path)")
+    return path
+
+
+@cli.command("export-netx")
+@click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="The netx HDF5 file to write (atomically).")
+def export_netx(network, output):
+    """Export a trained LIF network as a netx HDF5 file for lava.lib.dl.netx.
+
+    \b
+    Layers: input, dense_rec (CUBA LIF), dense readout (CUBA, never spikes).
+    Refused: ALIF neurons, refractory periods. Differences from the product's
+    own inference (netx resets v to 0, weight exponents folded into register
+    scales) are printed as notes; see README, Deploy.
+    """
+    from lava_eprop.inference import integer_spec
+    from lava_eprop.netx_export import write_netx
+    from lava_eprop.network_file import load_network
+
+    spec = integer_spec(load_network(network))
+    export = write_netx(_output_file(output), spec)
+    for note in export.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {output}")
+
+
+@cli.command("run")
+@click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
+@click.option("--inputs", "inputs_path", required=True, type=click.Path(path_type=Path),
+              help="An .npz with 'inputs': 0/1 spikes [trials, T, n_in].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Output directory (default: NETWORK's directory/inference).")
+@click.option("--hw", is_flag=True, help="Run on Loihi 2 (Loihi2HwCfg; needs lava-loihi).")
+@click.option("--no-compare", is_flag=True,
+              help="Skip the fast-engine run that checks the Lava outputs bit for bit.")
+def run(network, inputs_path, out_dir, hw, no_compare):
+    """Run a trained network on input spikes with learning off (the Lava graph,
+    fixed-point models); write outputs.npz (z, readout_v, readout) and summary.json."""
+    from lava_eprop.deploy import run_inference
+    from lava_eprop.inference import load_inputs
+    from lava_eprop.network_file import load_network
+
+    net = load_network(network)
+    inputs = load_inputs(inputs_path, net.weights.w_in.shape[1])
+    out = run_inference(net, network, inputs, out_dir, hardware=hw, compare=not no_compare)
+    click.echo(f"wrote {out}/outputs.npz, summary.json")
+
+
+@cli.command("deploy")
+@click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
+@click.option("--learn", is_flag=True, help="Learn on chip during the trial (e-prop rules) "
+              "and save the learned network.npz.")
+@click.option("--sim", is_flag=True, help="Run in the simulator (Loihi2SimCfg) instead of "
+              "Loihi 2 hardware.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Output directory (default: NETWORK's directory/deploy).")
+def deploy_cmd(network, learn, sim, out_dir):
+    """Run a trained network on Loihi 2 (Loihi2HwCfg) on a held-out trial of its task;
+    --sim runs the same graph in Loihi2SimCfg. Writes outputs.npz and summary.json."""
+    from lava_eprop.deploy import deploy
+    from lava_eprop.network_file import load_network
+
+    if not sim:
+        from lava_eprop.deploy import check_hardware
+        check_hardware()
+    out = deploy(load_network(network), network, out_dir, learn=learn, sim=sim)
+    click.echo(f"wrote {out}/outputs.npz, summary.json" + (", network.npz" if learn else ""))
 
 
 def main(argv=None) -> None:

@@ -1,0 +1,116 @@
+"""The deployment commands: ``run`` (inference on the Lava graph) and ``deploy`` (Loihi 2).
+
+Both run the product's own Lava graph (:class:`~lava_eprop.lava_graph.LavaGraph`)
+with the fixed-point models and write into an output directory, atomically
+and only after the run succeeded:
+
+* ``outputs.npz``: ``z`` [trials, T, n_rec] spikes (uint8), ``readout_v``
+  [trials, T, n_out] readout registers (int64), ``readout`` the same as the
+  float readout ``y = v / (Q 64)``;
+* ``summary.json``: sizes, run configuration, mean rate, seconds, whether the
+  fast engine gave identical integers (``run``), notes;
+* ``network.npz`` after ``deploy --learn``: the weights learned on chip.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lava_eprop.errors import UserError
+from lava_eprop.inference import integer_spec, readout_values, run_fast, run_lava
+from lava_eprop.io import write_json, write_npz
+from lava_eprop.network_file import TrainedNetwork, save_network
+
+HW_MISSING = ("Loihi 2 hardware support (lava-loihi) is not installed; run in the simulator "
+              "with --sim (Loihi2SimCfg, the same fixed-point models)")
+
+
+def check_hardware() -> None:
+    """Raise UserError (one line) unless Intel's Loihi 2 extension is installed."""
+    from lava.utils import loihi
+    if not loihi.is_installed():
+        raise UserError(HW_MISSING)
+
+
+def _out_dir(out_dir: Path | None, network: Path, default: str) -> Path:
+    out = Path(out_dir) if out_dir is not None else Path(network).parent / default
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out '{out}' exists and is not a directory")
+    return out
+
+
+def _notes(net: TrainedNetwork) -> list:
+    notes = []
+    if np.any(net.weights.b_out != 0):
+        notes.append("the readout bias b_out is not on chip and was ignored")
+    return notes
+
+
+def _write(out: Path, spec, trace: dict, summary: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_npz(out / "outputs.npz", {"z": trace["z"].astype(np.uint8),
+                                    "readout_v": trace["readout_v"],
+                                    "readout": readout_values(spec, trace["readout_v"])})
+    z = trace["z"]
+    summary.update(trials=int(z.shape[0]), steps=int(z.shape[1]), n_rec=int(z.shape[2]),
+                   n_out=int(trace["readout_v"].shape[2]),
+                   mean_rate_hz=float(z.mean() * 1000.0 / summary.pop("dt")))
+    write_json(out / "summary.json", summary)
+
+
+def run_inference(net: TrainedNetwork, network: Path, inputs: np.ndarray, out_dir: Path | None,
+                  hardware: bool = False, compare: bool = True) -> Path:
+    """``lava-eprop run``: every trial through the Lava graph, learning off."""
+    out = _out_dir(out_dir, network, "inference")
+    if hardware:
+        check_hardware()
+    spec = integer_spec(net)
+    start = time.perf_counter()
+    trace = run_lava(spec, inputs, hardware=hardware)
+    seconds = time.perf_counter() - start
+    summary = {"network": str(network), "engine": "lava",
+               "run_config": "Loihi2HwCfg" if hardware else "Loihi2SimCfg(fixed_pt)",
+               "learning": False, "seconds": seconds, "dt": net.config.network.dt,
+               "notes": _notes(net)}
+    if compare:
+        fast = run_fast(spec, inputs)
+        summary["fast_engine_identical"] = all(np.array_equal(fast[k], trace[k]) for k in trace)
+    _write(out, spec, trace, summary)
+    return out
+
+
+def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool,
+           sim: bool) -> Path:
+    """``lava-eprop deploy``: one held-out trial of the network's task on Loihi 2
+    (``Loihi2HwCfg``) or, with ``sim``, in ``Loihi2SimCfg``; with ``learn`` the
+    weights learn on chip during the trial and are saved."""
+    if not sim:
+        check_hardware()
+    out = _out_dir(out_dir, network, "deploy")
+    from lava_eprop.engine.train import float_weights
+    from lava_eprop.lava_graph import LavaGraph
+    from lava_eprop.tasks import make_task
+
+    task = make_task(net.config)
+    spec = integer_spec(net, classification=task.kind == "classification")
+    batch = task.held_out(1, net.config.training.seed)
+    x = batch.inputs[0].astype(np.int64)
+    targets = spec.targets(batch.targets[0], len(x))
+    mask = batch.mask[0].astype(np.int64) * int(learn)
+    graph = LavaGraph(spec, x, targets, mask, seed=net.config.training.seed, learn=learn)
+    start = time.perf_counter()
+    trace = graph.run(hardware=not sim)
+    seconds = time.perf_counter() - start
+    trace = {k: v[None] for k, v in trace.items()}
+    summary = {"network": str(network), "engine": "lava", "task": task.name,
+               "run_config": "Loihi2SimCfg(fixed_pt)" if sim else "Loihi2HwCfg",
+               "learning": learn, "seconds": seconds, "dt": net.config.network.dt,
+               "notes": _notes(net)}
+    _write(out, spec, trace, summary)
+    if learn:
+        weights = {k: np.asarray(w, np.int64) for k, w in graph.final_weights.items()}
+        learned = float_weights(spec.with_weights(weights), weights, net.weights.b_out)
+        save_network(out / "network.npz", TrainedNetwork(net.config, learned, "lava"))
+    return out
