@@ -51,10 +51,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
         raise UserError(f"--out '{out_dir}' exists and is not a directory")
     task = make_task(cfg)
     check_memory(cfg, task.n_in, task.n_steps)
-    if engine != "float" and (checkpoint_every is not None or resume_dir is not None):
-        raise UserError(f"--checkpoint-every / --resume with --engine {engine}: checkpoints "
-                        "are written by the float engine only (allowed: --engine float)")
-    resume = load_checkpoint(resume_dir, cfg) if resume_dir is not None else None
+    resume = load_checkpoint(resume_dir, cfg, engine) if resume_dir is not None else None
 
     def write_checkpoint(state):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +62,8 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                              checkpoint_every=checkpoint_every, resume=resume)
     else:
         from lava_eprop.engine.train import train_fixed
-        result = train_fixed(cfg, task, engine, progress=progress)
+        result = train_fixed(cfg, task, engine, progress=progress, checkpoint=write_checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resume)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)
     save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))

@@ -1,5 +1,6 @@
 """Checkpoint and resume: a run killed mid-way and resumed ends bit-identical
 to an uninterrupted run with the same seed."""
+import json
 import signal
 import subprocess
 import sys
@@ -73,3 +74,37 @@ def test_numerical_fault_keeps_the_last_good_checkpoint(tmp_path):
         assert int(ckpt["iteration"]) == failed_at          # iterations 0..failed_at-1 done
         assert all(np.all(np.isfinite(ckpt[k])) for k in ckpt.files if k.startswith("w/"))
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("engine", ["fixed"])
+def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(tmp_path, engine):
+    """On-chip training (integer weights, online rules) killed with SIGKILL after a
+    checkpoint and resumed ends with the same weights and curves, bit for bit."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG.replace("iterations: 120", "iterations: 30")
+                   .replace("n_steps: 300", "n_steps: 150"))
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    assert cli("train", cfg, "--engine", engine, "--out", whole, "--quiet").returncode == 0
+    kill_after_first_checkpoint(["train", cfg, "--engine", engine, "--out", broken,
+                                 "--checkpoint-every", 4, "--quiet"], broken)
+    with np.load(broken / "checkpoint.npz") as ckpt:
+        assert 0 < int(ckpt["iteration"]) < 30 and str(ckpt["engine"]) == engine
+    res = cli("train", cfg, "--engine", engine, "--out", broken, "--resume", broken,
+              "--checkpoint-every", 4, "--quiet")
+    assert res.returncode == 0, res.stderr
+    a, b = np.load(whole / "network.npz"), np.load(broken / "network.npz")
+    for key in ("w_in", "w_rec", "w_out", "fb"):
+        np.testing.assert_array_equal(a[key], b[key])
+    ma = json.loads((whole / "metrics.json").read_text())
+    mb = json.loads((broken / "metrics.json").read_text())
+    assert ma["loss_curve"] == mb["loss_curve"] and ma["eval_curve"] == mb["eval_curve"]
+
+
+def test_resume_refuses_a_checkpoint_of_the_other_kind_of_engine(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG.replace("n_steps: 300", "n_steps: 50"))
+    assert cli("train", cfg, "--out", tmp_path / "r", "--iterations", 2, "--checkpoint-every",
+               1, "--quiet").returncode == 0
+    res = cli("train", cfg, "--engine", "fixed", "--iterations", 2, "--out", tmp_path / "r2",
+              "--resume", tmp_path / "r", "--quiet")
+    assert res.returncode == 2 and "written by --engine float" in res.stderr, res.stderr

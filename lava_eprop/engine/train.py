@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from compilers import compile_plan
+from lava_eprop.checkpoint import TrainState
 from lava_eprop.engine.network import READOUT, FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, network_spec
 from lava_eprop.errors import UserError
@@ -87,8 +90,21 @@ def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:
                    fb=spec.feedback.astype(float) / 2.0 ** spec.feedback_exp)
 
 
-def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True) -> TrainResult:
-    """Train on chip as ``cfg`` says with the ``fixed`` (fast) or ``lava`` engine."""
+def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
+                checkpoint: Callable[[TrainState], None] | None = None,
+                checkpoint_every: int | None = None,
+                resume: TrainState | None = None) -> TrainResult:
+    """Train on chip as ``cfg`` says with the ``fixed`` (fast) or ``lava`` engine.
+
+    Every ``checkpoint_every`` iterations ``checkpoint`` receives the run's
+    :class:`~lava_eprop.checkpoint.TrainState`: the integer weights and the
+    feedback B in use (``feedback``; symmetric B follows W_out between trials),
+    the random generator (which fixes the data position), the curves. As every
+    trial starts from zero neuron state, traces and tags, and trial ``k`` uses
+    rule seed ``training.seed + k`` (``k`` = iterations done times batch size),
+    that is the whole state between iterations: passing it as ``resume``
+    continues bit-identically.
+    """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     t = cfg.training
@@ -107,11 +123,19 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True) -> Trai
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=None, initial_weights=w0,
                          initial=_evaluate(spec, task, held, cfg), final=None)
+    first = 0
+    if resume is not None:
+        weights = dict(resume.integer_weights)
+        first, spec = resume.iteration, replace(spec, feedback=weights.pop("feedback"))
+        rng.bit_generator.state = resume.rng_state
+        result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
+        result.steps_simulated, result.seconds = resume.steps_simulated, resume.seconds
     run = _run_fixed if engine == "fixed" else _run_lava
-    start = time.perf_counter()
-    trial = 0
-    for it in tqdm(range(t.iterations), desc=f"train {task.name} ({engine})", unit="it",
-                   disable=None if progress else True, leave=False):
+    start = time.perf_counter() - result.seconds
+    trial = first * t.batch_size
+    for it in tqdm(range(first, t.iterations), desc=f"train {task.name} ({engine})", unit="it",
+                   initial=first, total=t.iterations, disable=None if progress else True,
+                   leave=False):
         loss = 0.0
         for _ in range(t.batch_size):
             batch = task.sample(1, rng)
@@ -129,6 +153,13 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True) -> Trai
             ev = _evaluate(spec.with_weights(weights), task, held, cfg)
             result.eval_curve.append([it + 1, ev.loss, ev.nmse if ev.nmse is not None
                                       else ev.accuracy])
+        if checkpoint is not None and checkpoint_every and (it + 1) % checkpoint_every == 0:
+            checkpoint(TrainState(
+                iteration=it + 1, weights=float_weights(spec, weights, w0.b_out),
+                initial_weights=w0, optimizer={}, rng_state=rng.bit_generator.state,
+                loss_curve=result.loss_curve, eval_curve=result.eval_curve,
+                steps_simulated=result.steps_simulated, seconds=time.perf_counter() - start,
+                engine=engine, integer_weights={**weights, "feedback": spec.feedback}))
     result.seconds = time.perf_counter() - start
     spec = spec.with_weights(weights)
     result.final = _evaluate(spec, task, held, cfg)
