@@ -78,6 +78,10 @@ def load_network(path: str | Path) -> TrainedNetwork:
     except yaml.YAMLError:
         raise UserError(f"{path}: the stored config is not valid YAML") from None
     cfg = from_dict(raw, source=f"{path} (stored config)")
+    for name in ("w_in", "w_out"):
+        if arrays[name].ndim != 2:
+            raise UserError(f"{path}: array '{name}' must be 2-D [post, pre], got shape "
+                            f"{list(arrays[name].shape)}")
     n_in, n_out = arrays["w_in"].shape[-1], arrays["w_out"].shape[0]
     for name, shape in _expected_shapes(cfg, n_in, n_out).items():
         arr = arrays[name]

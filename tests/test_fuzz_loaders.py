@@ -1,7 +1,10 @@
 """Property-based fuzzing of the loaders users feed files to: a malformed or
 extreme input is either accepted or refused with a one-line UserError, never
 another exception."""
+import functools
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -9,6 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from compilers import export_rules, load_document
 from lava_eprop import config
 from lava_eprop.errors import UserError
+from lava_eprop.network_file import TrainedNetwork, load_network, save_network
+from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -97,3 +102,56 @@ def test_rule_file_loader_accepts_or_refuses_edited_files_in_one_line(tmp_path, 
 def test_unedited_export_loads(tmp_path):
     (tmp_path / "rules.yaml").write_text(EXPORTED)
     assert load_document(tmp_path / "rules.yaml") is not None
+
+
+@functools.lru_cache(maxsize=1)
+def network_bytes() -> bytes:
+    """A valid network file (not a test argument: hypothesis would print it)."""
+    cfg = config.load("pattern-generation")
+    net = TrainedNetwork(cfg, init_weights(cfg, 100, 1, np.random.default_rng(0)), "float")
+    with tempfile.TemporaryDirectory() as tmp:
+        save_network(Path(tmp) / "net.npz", net)
+        return (Path(tmp) / "net.npz").read_bytes()
+
+
+def _load_or_refuse(path):
+    try:
+        net = load_network(path)
+    except UserError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert net.weights.w_rec.shape == (100, 100)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(cut=st.integers(0, 10 ** 6), flips=st.lists(st.tuples(st.integers(0, 10 ** 6),
+                                                              st.integers(0, 255)), max_size=6))
+def test_network_loader_accepts_or_refuses_corrupted_files_in_one_line(tmp_path, cut, flips):
+    data = bytearray(network_bytes())
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    path = tmp_path / "net.npz"
+    path.write_bytes(bytes(data[:len(data) - cut % len(data)] if cut % 3 else data))
+    _load_or_refuse(path)
+
+
+MEMBERS = ["w_in", "w_rec", "w_out", "b_out", "fb", "config_yaml", "engine", "schema_version",
+           "package_version"]
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(changes=st.dictionaries(st.sampled_from(MEMBERS), st.one_of(st.none(), arrays()),
+                               min_size=1, max_size=3),
+       yaml_text=st.one_of(st.none(), st.text(max_size=40)))
+def test_network_loader_accepts_or_refuses_mutated_members_in_one_line(tmp_path, changes,
+                                                                       yaml_text):
+    (tmp_path / "net.npz").write_bytes(network_bytes())
+    with np.load(tmp_path / "net.npz") as data:
+        members = {k: data[k] for k in data.files}
+    for name, value in changes.items():
+        members.pop(name) if value is None else members.__setitem__(name, value)
+    if yaml_text is not None:
+        members["config_yaml"] = np.array(yaml_text)
+    path = tmp_path / "mutated.npz"
+    np.savez(path, **members)
+    _load_or_refuse(path)
