@@ -183,9 +183,6 @@ def deploy_cmd(network, learn, sim, out_dir):
     from lava_eprop.deploy import deploy
     from lava_eprop.network_file import load_network
 
-    if not sim:
-        from lava_eprop.deploy import check_hardware
-        check_hardware()
     out = deploy(load_network(network), network, out_dir, learn=learn, sim=sim)
     click.echo(f"wrote {out}/outputs.npz, summary.json" + (", network.npz" if learn else ""))
 

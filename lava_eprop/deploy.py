@@ -86,9 +86,9 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     """``lava-eprop deploy``: one held-out trial of the network's task on Loihi 2
     (``Loihi2HwCfg``) or, with ``sim``, in ``Loihi2SimCfg``; with ``learn`` the
     weights learn on chip during the trial and are saved."""
+    out = _out_dir(out_dir, network, "deploy")
     if not sim:
         check_hardware()
-    out = _out_dir(out_dir, network, "deploy")
     from lava_eprop.engine.train import float_weights
     from lava_eprop.lava_graph import LavaGraph
     from lava_eprop.tasks import make_task

@@ -107,3 +107,10 @@ def test_deploy_sim_learns_on_chip_and_saves_the_learned_network(tmp_path, netwo
     before, after = load_network(network), load_network(tmp_path / "o" / "network.npz")
     assert after.engine == "lava" and not np.array_equal(before.weights.w_out,
                                                           after.weights.w_out)
+
+
+def test_help_lists_the_deployment_commands():
+    res = cli("--help")
+    assert res.returncode == 0 and all(c in res.stdout for c in ("run", "export-netx", "deploy"))
+    res = cli("run", "--help")
+    assert "--inputs" in res.stdout and "[trials, T, n_in]" in res.stdout
