@@ -11,8 +11,8 @@ the same weights, bit for bit, as an uninterrupted run with the same seed.
 On-chip training (``--engine fixed`` / ``lava``) also stores its integer
 weights per projection (``iw/<projection>``), the integer feedback B in use
 (``iw/feedback``: symmetric B follows W_out between trials) and the engine:
-every trial starts
-from zero neuron state, traces and tags, so at an iteration boundary the
+every trial starts from zero neuron state, traces and tags, so at an iteration
+boundary the
 weights, the random generator (data position), the trial counter (iterations
 times batch size) and the curves are the whole state. Checkpoints of the
 ``fixed`` and ``lava`` engines are interchangeable (they train bit-identically);

@@ -34,17 +34,19 @@ from lava_eprop.network_file import TrainedNetwork
 MAX_STEPS = 100_000
 
 
-def integer_spec(net: TrainedNetwork, classification: bool = False) -> NetworkSpec:
+def integer_spec(net: TrainedNetwork, classification: bool = False,
+                 n_steps: int | None = None) -> NetworkSpec:
     """The integer network of ``net`` (its config's plan, its weights quantized).
 
-    ``classification`` selects the error computation, which matters only when
-    learning (with the error masked out it sends zero either way).
+    ``classification`` (the error computation) and ``n_steps`` (the trial length
+    the firing-rate regulariser divides by) matter only when learning.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = compile_plan(net.config)
     w = net.weights
-    return network_spec(net.config, plan, w, w.w_in.shape[1], w.w_out.shape[0], classification)
+    return network_spec(net.config, plan, w, w.w_in.shape[1], w.w_out.shape[0], classification,
+                        n_steps=n_steps)
 
 
 def load_inputs(path: str | Path, n_in: int) -> np.ndarray:
