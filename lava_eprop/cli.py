@@ -137,8 +137,8 @@ def export_netx(network, output):
     scales) are printed as notes; see README, Deploy.
     """
     from lava_eprop.inference import integer_spec
-    from lava_eprop.netx_export import write_netx
     from lava_eprop.network_file import load_network
+    from lava_eprop.netx_export import write_netx
 
     spec = integer_spec(load_network(network))
     export = write_netx(_output_file(output), spec)
