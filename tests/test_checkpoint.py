@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+
 from test_cli import cli
 
 CONFIG = ("task: {name: pattern-generation, n_in: 30, n_steps: 300}\n"
