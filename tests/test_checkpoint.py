@@ -76,22 +76,28 @@ def test_numerical_fault_keeps_the_last_good_checkpoint(tmp_path):
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("engine", ["fixed"])
-def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(tmp_path, engine):
+@pytest.mark.parametrize("engine,resume_with,iterations,steps,every", [
+    ("fixed", "fixed", 16, 100, 4),
+    ("lava", "lava", 6, 40, 2),     # one Lava run per trial: kept small
+    ("fixed", "lava", 6, 40, 2),    # the engines train bit-identically: checkpoints interchange
+])
+def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(
+        tmp_path, engine, resume_with, iterations, steps, every):
     """On-chip training (integer weights, online rules) killed with SIGKILL after a
     checkpoint and resumed ends with the same weights and curves, bit for bit."""
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(CONFIG.replace("iterations: 120", "iterations: 30")
-                   .replace("n_steps: 300", "n_steps: 150")
+    cfg.write_text(CONFIG.replace("iterations: 120", f"iterations: {iterations}")
+                   .replace("n_steps: 300", f"n_steps: {steps}")
+                   .replace("eval_every: 7", "eval_every: 3")
                    .replace("feedback: adaptive", "feedback: symmetric"))   # B follows W_out
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     assert cli("train", cfg, "--engine", engine, "--out", whole, "--quiet").returncode == 0
     kill_after_first_checkpoint(["train", cfg, "--engine", engine, "--out", broken,
-                                 "--checkpoint-every", 4, "--quiet"], broken)
+                                 "--checkpoint-every", every, "--quiet"], broken)
     with np.load(broken / "checkpoint.npz") as ckpt:
-        assert 0 < int(ckpt["iteration"]) < 30 and str(ckpt["engine"]) == engine
-    res = cli("train", cfg, "--engine", engine, "--out", broken, "--resume", broken,
-              "--checkpoint-every", 4, "--quiet")
+        assert 0 < int(ckpt["iteration"]) < iterations and str(ckpt["engine"]) == engine
+    res = cli("train", cfg, "--engine", resume_with, "--out", broken, "--resume", broken,
+              "--checkpoint-every", every, "--quiet")
     assert res.returncode == 0, res.stderr
     a, b = np.load(whole / "network.npz"), np.load(broken / "network.npz")
     for key in ("w_in", "w_rec", "w_out", "fb"):
