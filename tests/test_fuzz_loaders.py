@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from compilers import export_rules, load_document
 from lava_eprop import config
 from lava_eprop.errors import UserError
+from lava_eprop.inference import load_inputs
+from lava_eprop.netx_run import run_netx
 from lava_eprop.network_file import TrainedNetwork, load_network, save_network
 from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
@@ -155,3 +157,30 @@ def test_network_loader_accepts_or_refuses_mutated_members_in_one_line(tmp_path,
     path = tmp_path / "mutated.npz"
     np.savez(path, **members)
     _load_or_refuse(path)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(inputs=st.one_of(st.none(), arrays()), extra=st.booleans())
+def test_inputs_loader_accepts_or_refuses_in_one_line(tmp_path, inputs, extra):
+    members = {} if inputs is None else {"inputs": inputs}
+    if extra:
+        members["junk"] = np.zeros(2)
+    np.savez(tmp_path / "in.npz", **members)
+    try:
+        x = load_inputs(tmp_path / "in.npz", 3)
+    except UserError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert x.ndim == 3 and x.shape[2] == 3 and set(np.unique(x)) <= {0, 1}
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(data=st.binary(max_size=64))
+def test_netx_runner_refuses_garbage_files_in_one_line(tmp_path, data):
+    (tmp_path / "n.h5").write_bytes(data)
+    try:
+        run_netx(tmp_path / "n.h5", np.zeros((1, 2, 3)))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    else:
+        raise AssertionError("garbage accepted as a netx file")
