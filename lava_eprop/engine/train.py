@@ -11,7 +11,9 @@ train bit-identically. With symmetric feedback the host copies the learned
 readout weights into B before every trial (B = W_out^T as e-prop's symmetric
 variant wants; random and adaptive feedback keep B fixed). The firing-rate
 regulariser (``training.reg_coeff``) runs in the neurons
-(:func:`lava_eprop.engine.spec.reg_params`).
+(:func:`lava_eprop.engine.spec.reg_params`). After every trial the host moves
+odd weights to the even grid that ``LearningDense`` truncates to at the start
+of a run (:func:`onto_weight_grid`), so the truncation does not bias them.
 
 Losses are the float reference's (:func:`lava_eprop.reference.network.loss_terms`,
 task term only) on the readout ``y = v / (Q_out 64)``. Held-out evaluation
@@ -40,6 +42,26 @@ from lava_eprop.reference.train import Evaluation, TrainResult, score
 
 ENGINES = ("fixed", "lava")
 _RECORD = ("z", "v", "b", "y2", "readout_v")
+GRID = 0x6E1D            # stream of onto_weight_grid's draws, keyed by (seed, trial, GRID)
+
+
+def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
+    """Odd weights moved to an even neighbour, up or down with probability 1/2 each.
+
+    Lava's ``LearningDense`` keeps learned weights at full 8-bit + sign
+    resolution within a run but truncates mixed-sign weights to 7 bits + sign
+    (``(w >> 1) << 1``, a floor) on the first step of a run. Each trial is a
+    new run, so without this step every odd weight would lose a unit per
+    trial, always downwards. Rounding them stochastically first makes the
+    truncation a no-op and the grid change unbiased. Range: ``[-256, 254]``,
+    what the truncation produces.
+    """
+    out = {}
+    for name, w in weights.items():
+        w = np.asarray(w, np.int64)
+        step = np.where(rng.random(w.shape) < 0.5, 1, -1)
+        out[name] = np.clip(w + (w & 1) * step, -256, 254)
+    return out
 
 
 def _record(spec: NetworkSpec, trace: dict) -> Record:
@@ -119,7 +141,9 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, task.kind == "classification",
                         n_steps=task.n_steps)
     symmetric = t.feedback == "symmetric"
-    weights = {name: p.weights for name, p in spec.projections.items()}
+    weights = onto_weight_grid({name: p.weights for name, p in spec.projections.items()},
+                               np.random.default_rng([t.seed, GRID]))
+    spec = spec.with_weights(weights)
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=None, initial_weights=w0,
                          initial=_evaluate(spec, task, held, cfg), final=None)
@@ -143,6 +167,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                 spec = spec.with_symmetric_feedback(weights[READOUT])
             trace, weights = run(spec.with_weights(weights), batch.inputs, batch.targets,
                                  batch.mask, t.seed + trial)
+            weights = onto_weight_grid(weights, np.random.default_rng([t.seed, trial, GRID]))
             trial += 1
             rec = _record(spec, trace)
             loss += loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,
