@@ -273,8 +273,9 @@ def accumulate(plan: RulePlan, values: np.ndarray, operands: Operands) -> np.nda
 
 
 def update(plan: RulePlan, values: np.ndarray, operands: Operands, random: np.ndarray,
-           sign_mode: SignMode) -> np.ndarray:
-    """New values (int32) of ``plan.target`` after one learning epoch (steps 1-5).
+           sign_mode: SignMode) -> tuple[np.ndarray, int]:
+    """New values (int32) of ``plan.target`` after one learning epoch (steps 1-5),
+    and how many of them the final 9-bit saturation (step 5) changed.
 
     Parameters
     ----------
@@ -295,4 +296,8 @@ def update(plan: RulePlan, values: np.ndarray, operands: Operands, random: np.nd
     up = (acc & (2 ** plan.round_bits - 1)) > threshold  # stochastic rounding
     np.right_shift(acc, plan.round_bits, out=acc)  # 16-bit accumulator -> 9-bit variable
     acc += up
-    return _saturate(acc, *value_range(plan.target, sign_mode))  # 9-bit signed bounds
+    low, high = value_range(plan.target, sign_mode)
+    saturated = int(np.count_nonzero(acc < low) + np.count_nonzero(acc > high))
+    if saturated:
+        np.core.umath.clip(acc, low, high, out=acc)  # 9-bit signed bounds
+    return acc, saturated
