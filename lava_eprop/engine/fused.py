@@ -38,10 +38,11 @@ except ImportError:  # the NumPy path remains
 #: Whether the compiled kernel can be used (numba is installed).
 AVAILABLE = numba is not None
 
-#: Counted events, in the order of the counter array: final saturation of
-#: weights, tag_1 (t) and tag_2 (d) after a learning epoch (synapse-epochs);
-#: 7-bit trace saturation at an impulse (neuron-steps); ``a_buff`` values
-#: wrapped to int32 when sent as ``a_out`` (neuron-steps).
+#: Counted events, in the order of the counter array: updates of weights,
+#: tag_1 (t) and tag_2 (d) in which a wrap or a saturation acted (32-bit
+#: product, 16-bit product and accumulator, sign, 9-bit variable;
+#: synapse-epochs); 7-bit trace saturation at an impulse (neuron-steps);
+#: ``a_buff`` values wrapped to int32 when sent as ``a_out`` (neuron-steps).
 COUNTERS = ("weights", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3", "a_buff")
 _X_COUNTER, _Y_COUNTER, _A_BUFF_COUNTER = 3, 5, 8
 
@@ -179,10 +180,12 @@ if AVAILABLE:
         return parts
 
     @numba.njit(cache=True)
-    def _saturate_accumulator(acc):
+    def _saturate_accumulator(acc, hit):
         """``A = clip(A, -2^15 - 1, 2^15 - 1)`` (16-bit signed accumulator)."""
         for q in range(len(acc)):
-            acc[q] = _clip(acc[q], ACC_MIN, ACC_MAX)
+            clipped = _clip(acc[q], ACC_MIN, ACC_MAX)
+            hit[q] |= clipped != acc[q]
+            acc[q] = clipped
 
     @numba.njit(cache=True)
     def _product_row(term, pre, post, i, j, product, factors, synaptic, xh, yh, tx, ty):
@@ -207,8 +210,9 @@ if AVAILABLE:
                     term[q] *= _factor_value(yh[tx[i, q], var - 4, j], factors, f)
 
     @numba.njit(cache=True)
-    def _accumulate(acc, term, product):
-        """``A = clip(A + clip(((P mod 2^32) >> s) << (e + 7)))`` on one row.
+    def _accumulate(acc, term, product, hit):
+        """``A = clip(A + clip(((P mod 2^32) >> s) << (e + 7)))`` on one row;
+        ``hit`` is set where a wrap or a saturation acts.
 
         ``|A| < 2^30`` before the first product (``|z| < 2^23``) and
         ``|A| <= 2^15`` after it, so ``A + P`` never leaves 32 bits. The
@@ -218,30 +222,40 @@ if AVAILABLE:
         right, left = product[3], product[2]
         if product[6]:  # may saturate (or wrap)
             for q in range(len(acc)):
-                value = _wrap32(term[q]) >> right  # 32-bit MAC, back to 15 bits
-                value = _clip(_wrap32(value << left), ACC_MIN, ACC_MAX)  # scale 2^(e + 7)
-                acc[q] = _clip(acc[q] + value, ACC_MIN, ACC_MAX)  # 16-bit accumulator
+                raw = _wrap32(term[q])  # 32-bit MAC register
+                shifted = (raw >> right) << left  # back to 15 bits, then scale 2^(e + 7)
+                value = _clip(_wrap32(shifted), ACC_MIN, ACC_MAX)  # 32-bit, then 16-bit
+                total = acc[q] + value
+                acc[q] = _clip(total, ACC_MIN, ACC_MAX)  # 16-bit accumulator
+                hit[q] |= (raw != term[q]) | (value != shifted) | (acc[q] != total)
         else:
             for q in range(len(acc)):
-                acc[q] = _clip(acc[q] + ((term[q] >> right) << left), ACC_MIN, ACC_MAX)
+                total = acc[q] + ((term[q] >> right) << left)
+                acc[q] = _clip(total, ACC_MIN, ACC_MAX)  # 16-bit accumulator
+                hit[q] |= acc[q] != total
 
     @numba.njit(cache=True)
-    def _round_to_variable(acc, rule, random):
+    def _round_to_variable(acc, rule, random, hit):
         """Sign saturation, stochastic rounding and 9-bit saturation of one
-        row in place; returns how many values the saturation changed."""
+        row in place; returns on how many synapses of the row a saturation
+        or wrap acted (``hit`` or one of these saturations)."""
         bits, sign, low, high = rule[2], rule[3], rule[4], rule[5]
         threshold = np.int64(np.floor(random * (1 << bits)))  # r < k/2^7 <=> k > floor(r 2^7)
         mask = (np.int64(1) << bits) - 1
         if sign == _NON_NEGATIVE:
-            np.maximum(acc, 0, acc)
+            for q in range(len(acc)):
+                hit[q] |= acc[q] < 0
+                acc[q] = max(acc[q], 0)
         elif sign == _NON_POSITIVE:
-            np.minimum(acc, 0, acc)
+            for q in range(len(acc)):
+                hit[q] |= acc[q] > 0
+                acc[q] = min(acc[q], 0)
         saturated = 0
         for q in range(len(acc)):
             value = acc[q]
             value = (value >> bits) + ((value & mask) > threshold)  # 16-bit acc -> 9 bits
-            saturated += (value < low) | (value > high)
             acc[q] = _clip(value, low, high)
+            saturated += hit[q] | (acc[q] != value)
         return saturated
 
     @numba.njit(cache=True)
@@ -267,20 +281,22 @@ if AVAILABLE:
         synaptic = (w[i], t1[i], t2[i])
         new = np.empty((len(rules), n_pre), np.int64)
         term = np.empty(n_pre, np.int64)
+        hit = np.empty(n_pre, np.bool_)
         for j in range(n_post):
             for r in range(len(rules)):
                 acc = new[r]
+                hit[:] = False
                 old = synaptic[rules[r, 0]]
                 for q in range(n_pre):  # 9-bit variable -> 16-bit accumulator
                     acc[q] = np.int64(old[j, q]) << rules[r, 1]
                 for p in range(rules[r, 6], rules[r, 6] + rules[r, 7]):
                     if post[p, j] == 0:  # the product is 0 on this row: A = clip(A + 0)
-                        _saturate_accumulator(acc)
+                        _saturate_accumulator(acc, hit)
                         continue
                     _product_row(term, pre[p], post[p, j], i, j, products[p], factors,
                                  synaptic, xh, yh, tx, ty)
-                    _accumulate(acc, term, products[p])
-                counters[rules[r, 0]] += _round_to_variable(acc, rules[r], rand[5])
+                    _accumulate(acc, term, products[p], hit)
+                counters[rules[r, 0]] += _round_to_variable(acc, rules[r], rand[5], hit)
             for r in range(len(rules)):
                 target = synaptic[rules[r, 0]]
                 for q in range(n_pre):

@@ -242,10 +242,11 @@ class LearningDenseEngine:
     @property
     def counters(self) -> dict:
         """Saturation and wrap-around events so far, summed over instances:
-        ``weights``, ``tag_1``, ``tag_2`` (synapse-epochs where the final
-        9-bit saturation changed the value), ``x1``, ``x2``, ``y1``, ``y2``,
-        ``y3`` (impulse additions the 7-bit saturation changed), ``a_buff``
-        (activations outside int32, wrapped when sent)."""
+        ``weights``, ``tag_1``, ``tag_2`` (synapse-epochs whose update a
+        wrap or saturation changed: the 32-bit product, the 16-bit product or
+        accumulator, the sign, the 9-bit variable), ``x1``, ``x2``, ``y1``,
+        ``y2``, ``y3`` (impulse additions the 7-bit saturation changed),
+        ``a_buff`` (activations outside int32, wrapped when sent)."""
         return {name: int(n) for name, n in zip(fused_kernel.COUNTERS, self._counts)}
 
     def _count(self, name: str, events) -> None:
