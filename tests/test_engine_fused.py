@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from lava.magma.core.learning.learning_rule import Loihi3FLearningRule, LoihiLearningRule
+from lava.magma.core.learning.learning_rule import (
+    Loihi3FLearningRule,
+    LoihiLearningRule,
+)
+from test_engine_learning_dense import COMPARED, SCENARIOS, _problem, _run_engine
 
 from lava_eprop.engine import LearningDenseEngine
 from lava_eprop.engine.randoms import TraceRandomStreams
-from test_engine_learning_dense import COMPARED, SCENARIOS, _problem, _run_engine
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

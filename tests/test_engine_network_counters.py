@@ -16,7 +16,7 @@ from lava_eprop.engine.network import FastNetwork
 from lava_eprop.engine.neurons import TRACE_MAX, UV_MAX, V_SHIFT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from engine_speed import _network  # noqa: E402  (the benchmark's network)
+from engine_speed import _network  # the benchmark's network
 
 X1_DECAY = np.exp(-1 / 30)        # x1_tau = 30 in every projection of this network
 

@@ -1,33 +1,38 @@
-"""One compiled kernel for a whole ``LearningDense`` step (numba), bit-exact.
+"""A compiled ``LearningDense`` step (numba), bit-exact with the NumPy engine.
 
 :class:`~lava_eprop.engine.learning_dense.LearningDenseEngine` is the
 readable specification: NumPy over whole arrays, one Lava method per
-function. This module executes the same integer arithmetic as a single
-numba kernel per time step (spiking phase, learning phase, trace histories
-and rule evaluation), which removes the per-step Python and NumPy overhead
-that dominates small networks. The order of operations, the widths and the
-random numbers used are exactly those documented in
-:mod:`lava_eprop.engine.learning_dense`, :mod:`~lava_eprop.engine.traces` and
-:mod:`~lava_eprop.engine.rule_eval`; the tests run both paths side by side.
+function. This module and :mod:`lava_eprop.engine.rule_codegen` execute the
+same integer arithmetic as two compiled calls per time step, which removes
+the per-step Python and NumPy overhead that dominates small networks:
+
+* :func:`step` (here, generic): the spiking phase, then on learning steps
+  the trace histories, the per-neuron parts of every product and the
+  rounding thresholds;
+* the synapse update generated for the connection's rules
+  (:func:`lava_eprop.engine.rule_codegen.synapse_update`): every rule of
+  every synapse in one loop.
+
+The order of operations, the widths and the random numbers used are
+exactly those documented in :mod:`lava_eprop.engine.learning_dense`,
+:mod:`~lava_eprop.engine.traces` and :mod:`~lava_eprop.engine.rule_eval`;
+the tests run both paths side by side.
 
 The compiled rules (:class:`~lava_eprop.engine.rule_eval.RulePlan`) are
 encoded as small integer tables (:func:`encode_rules`): one row per rule, per
 product and per factor. A product is evaluated as
 ``mantissa * (pre-side factors)[q] * (post-side factors)[j] * (synapse
-factors)[j, q]``: the pre and post parts are computed once per neuron, the
-synapse part row by row, and the 32-bit product is then shifted, saturated
-and accumulated with Lava's 16-bit accumulator semantics.
+factors)[j, q]``: the pre and post parts are computed once per neuron.
 
-The kernel also counts saturation and wrap-around events (see
-:data:`COUNTERS`); the NumPy path counts the same events.
+Both calls count saturation and wrap-around events (see :data:`COUNTERS`);
+the NumPy path counts the same events.
 """
 from __future__ import annotations
 
-import numpy as np
 import lava.magma.core.learning.string_symbols as sym
+import numpy as np
 
 from lava_eprop.engine import rule_eval
-from lava_eprop.engine.rule_eval import ACC_MAX, ACC_MIN
 from lava_eprop.engine.traces import TRACE_MAX
 
 try:
@@ -99,8 +104,11 @@ def encode_rules(plans, sign_mode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                     raise ValueError(f"non-integer constant {f.const} in a factor")
                 side = _PRE_SIDE if f.var == sym.C else _SIDES[f.side]
                 factors.append([_VARS[f.var], int(f.const), int(f.is_sgn), f.width, side])
-    as_table = lambda rows, cols: np.array(rows, np.int64).reshape(-1, cols)  # noqa: E731
-    return as_table(rules, 8), as_table(products, 7), as_table(factors, 5)
+    return _table(rules, 8), _table(products, 7), _table(factors, 5)
+
+
+def _table(rows: list, columns: int) -> np.ndarray:
+    return np.array(rows, np.int64).reshape(-1, columns)
 
 
 if AVAILABLE:
@@ -180,132 +188,37 @@ if AVAILABLE:
         return parts
 
     @numba.njit(cache=True)
-    def _saturate_accumulator(acc, hit):
-        """``A = clip(A, -2^15 - 1, 2^15 - 1)`` (16-bit signed accumulator)."""
-        for q in range(len(acc)):
-            clipped = _clip(acc[q], ACC_MIN, ACC_MAX)
-            hit[q] |= clipped != acc[q]
-            acc[q] = clipped
-
-    @numba.njit(cache=True)
-    def _product_row(term, pre, post, i, j, product, factors, synaptic, xh, yh, tx, ty):
-        """``term[q]``: the raw (unshifted, 64-bit) product on synapses (j, q)."""
-        n_pre = len(term)
-        for q in range(n_pre):
-            term[q] = pre[q] * post
-        for f in range(product[4], product[4] + product[5]):
-            if factors[f, 4] != _SYNAPSE_SIDE:
-                continue
-            var = factors[f, 0]
-            if var >= 7:  # w, d, t before this epoch
-                source = synaptic[(0, 2, 1)[var - 7]]
-                for q in range(n_pre):
-                    term[q] *= _factor_value(np.int64(source[j, q]), factors, f)
-            elif var <= 3:  # pre trace at the post neuron's spike step
-                row = xh[ty[i, j], var - 2]
-                for q in range(n_pre):
-                    term[q] *= _factor_value(row[q], factors, f)
-            else:  # post trace at the pre neuron's spike step
-                for q in range(n_pre):
-                    term[q] *= _factor_value(yh[tx[i, q], var - 4, j], factors, f)
-
-    @numba.njit(cache=True)
-    def _accumulate(acc, term, product, hit):
-        """``A = clip(A + clip(((P mod 2^32) >> s) << (e + 7)))`` on one row;
-        ``hit`` is set where a wrap or a saturation acts.
-
-        ``|A| < 2^30`` before the first product (``|z| < 2^23``) and
-        ``|A| <= 2^15`` after it, so ``A + P`` never leaves 32 bits. The
-        wraps and the clip of ``P`` run only where the product's widths allow
-        them to act (``ProductPlan.may_saturate``, implied by ``may_wrap``).
-        """
-        right, left = product[3], product[2]
-        if product[6]:  # may saturate (or wrap)
-            for q in range(len(acc)):
-                raw = _wrap32(term[q])  # 32-bit MAC register
-                shifted = (raw >> right) << left  # back to 15 bits, then scale 2^(e + 7)
-                value = _clip(_wrap32(shifted), ACC_MIN, ACC_MAX)  # 32-bit, then 16-bit
-                total = acc[q] + value
-                acc[q] = _clip(total, ACC_MIN, ACC_MAX)  # 16-bit accumulator
-                hit[q] |= (raw != term[q]) | (value != shifted) | (acc[q] != total)
-        else:
-            for q in range(len(acc)):
-                total = acc[q] + ((term[q] >> right) << left)
-                acc[q] = _clip(total, ACC_MIN, ACC_MAX)  # 16-bit accumulator
-                hit[q] |= acc[q] != total
-
-    @numba.njit(cache=True)
-    def _round_to_variable(acc, rule, random, hit):
-        """Sign saturation, stochastic rounding and 9-bit saturation of one
-        row in place; returns on how many synapses of the row a saturation
-        or wrap acted (``hit`` or one of these saturations)."""
-        bits, sign, low, high = rule[2], rule[3], rule[4], rule[5]
-        threshold = np.int64(np.floor(random * (1 << bits)))  # r < k/2^7 <=> k > floor(r 2^7)
-        mask = (np.int64(1) << bits) - 1
-        if sign == _NON_NEGATIVE:
-            for q in range(len(acc)):
-                hit[q] |= acc[q] < 0
-                acc[q] = max(acc[q], 0)
-        elif sign == _NON_POSITIVE:
-            for q in range(len(acc)):
-                hit[q] |= acc[q] > 0
-                acc[q] = min(acc[q], 0)
-        saturated = 0
-        for q in range(len(acc)):
-            value = acc[q]
-            value = (value >> bits) + ((value & mask) > threshold)  # 16-bit acc -> 9 bits
-            acc[q] = _clip(value, low, high)
-            saturated += hit[q] | (acc[q] != value)
-        return saturated
-
-    @numba.njit(cache=True)
-    def _learn(i, ts, w, t1, t2, x_traces, y_traces, tx, ty, rand, kind, t_epoch,
-               post_history, dec_exp, x_params, y_params, rules, products, factors,
-               counters):
-        """Learning phase of instance ``i`` (steps 7-12 of the engine's order)."""
-        n_post, n_pre = w.shape[1:]
-        xh = _history(x_traces[i], tx[i], x_params, t_epoch, rand[1], rand[2], counters,
-                      _X_COUNTER)
-        x_traces[i] = xh[t_epoch]
-        yh = np.zeros((t_epoch + 1, 3, n_post), np.int64)
+    def _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand, kind, t_epoch,
+                          post_history, dec_exp, x_params, y_params, rules, products,
+                          factors, counters, pre, post, xh, yh, thresholds):
+        """Learning phase of instance ``i`` up to the synapses (steps 7-10 of the
+        engine's order): trace histories, the per-neuron parts of every product,
+        the stochastic-rounding threshold of every rule."""
+        xh[i] = _history(x_traces[i], tx[i], x_params, t_epoch, rand[1], rand[2], counters,
+                         _X_COUNTER)
+        x_traces[i] = xh[i, t_epoch]
         if post_history:
-            yh = _history(y_traces[i], ty[i], y_params, t_epoch, rand[3], rand[4], counters,
-                          _Y_COUNTER)
+            yh[i] = _history(y_traces[i], ty[i], y_params, t_epoch, rand[3], rand[4], counters,
+                             _Y_COUNTER)
             if kind == 1:  # 2F: the histories' end values; 3F keeps the received y
-                y_traces[i] = yh[t_epoch]
+                y_traces[i] = yh[i, t_epoch]
         u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
-        pre = _neuron_parts(n_pre, tx[i], xh, 0, factors, products, _PRE_SIDE, u,
-                            t_epoch)
-        post = _neuron_parts(n_post, ty[i], yh, 1, factors, products, _POST_SIDE, u,
-                             t_epoch)
-        synaptic = (w[i], t1[i], t2[i])
-        new = np.empty((len(rules), n_pre), np.int64)
-        term = np.empty(n_pre, np.int64)
-        hit = np.empty(n_pre, np.bool_)
-        for j in range(n_post):
-            for r in range(len(rules)):
-                acc = new[r]
-                hit[:] = False
-                old = synaptic[rules[r, 0]]
-                for q in range(n_pre):  # 9-bit variable -> 16-bit accumulator
-                    acc[q] = np.int64(old[j, q]) << rules[r, 1]
-                for p in range(rules[r, 6], rules[r, 6] + rules[r, 7]):
-                    if post[p, j] == 0:  # the product is 0 on this row: A = clip(A + 0)
-                        _saturate_accumulator(acc, hit)
-                        continue
-                    _product_row(term, pre[p], post[p, j], i, j, products[p], factors,
-                                 synaptic, xh, yh, tx, ty)
-                    _accumulate(acc, term, products[p], hit)
-                counters[rules[r, 0]] += _round_to_variable(acc, rules[r], rand[5], hit)
-            for r in range(len(rules)):
-                target = synaptic[rules[r, 0]]
-                for q in range(n_pre):
-                    target[j, q] = new[r, q]
+        pre[i] = _neuron_parts(pre.shape[2], tx[i], xh[i], 0, factors, products, _PRE_SIDE,
+                               u, t_epoch)
+        post[i] = _neuron_parts(post.shape[2], ty[i], yh[i], 1, factors, products,
+                                _POST_SIDE, u, t_epoch)
+        for r in range(len(rules)):  # r < k / 2^7  <=>  k > floor(r 2^7) for an integer k
+            thresholds[i, r] = np.int64(np.floor(rand[5] * (1 << rules[r, 2])))
 
     @numba.njit(cache=True)
-    def step(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0, a_buff,
-             rand, config, x_params, y_params, rules, products, factors, counters):
-        """One time step of every instance; returns ``a_out`` (int32).
+    def step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff, rand,
+             config, x_params, y_params, rules, products, factors, counters):
+        """One time step of every instance up to the synapses' learning.
+
+        Returns ``a_out`` (int32) and, on learning steps, what the synapse
+        updates (:mod:`lava_eprop.engine.rule_codegen`) read: per instance
+        the pre and post parts of every product, the x and y trace histories
+        and the rounding thresholds (empty arrays on other steps).
 
         ``ts`` is the step number (1, 2, ...); state arrays are updated in
         place; ``rand`` (n_instances, 6) holds this step's random numbers:
@@ -319,6 +232,12 @@ if AVAILABLE:
         n, n_post, n_pre = w.shape
         k_step = ts % t_epoch or t_epoch
         a_out = np.empty((n, n_post), np.int32)
+        m = n if ts % t_epoch == 0 else 0  # instances learning now: all or none
+        pre = np.zeros((m, len(products), n_pre), np.int64)
+        post = np.zeros((m, len(products), n_post), np.int64)
+        xh = np.zeros((m, t_epoch + 1, 2, n_pre), np.int64)
+        yh = np.zeros((m, t_epoch + 1, 3, n_post), np.int64)
+        thresholds = np.zeros((m, len(rules)), np.int64)
         for i in range(n):
             active = np.flatnonzero(s_in[i])
             for j in range(n_post):
@@ -353,11 +272,8 @@ if AVAILABLE:
                     y_traces[i, 0, j] = y1[i, j]
                     y_traces[i, 1, j] = y2[i, j]
                     y_traces[i, 2, j] = y3[i, j]
-            if ts % t_epoch == 0:
-                _learn(i, ts, w, t1, t2, x_traces, y_traces, tx, ty, rand[i], kind, t_epoch,
-                       post_history, dec_exp, x_params, y_params, rules, products, factors,
-                       counters)
-                tx[i] = 0
-                ty[i] = 0
-                y0[i] = False
-        return a_out
+            if m:
+                _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand[i], kind, t_epoch,
+                                  post_history, dec_exp, x_params, y_params, rules, products,
+                                  factors, counters, pre, post, xh, yh, thresholds)
+        return a_out, pre, post, xh, yh, thresholds

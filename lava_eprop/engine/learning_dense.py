@@ -84,7 +84,7 @@ from lava.magma.core.learning.learning_rule import (
 from lava.utils.weightutils import SignMode
 
 from lava_eprop.engine import fused as fused_kernel
-from lava_eprop.engine import rule_eval
+from lava_eprop.engine import rule_codegen, rule_eval
 from lava_eprop.engine.operands import EpochOperands
 from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
 from lava_eprop.engine.traces import add_impulse, decay_factors, epoch_history, split_impulses
@@ -422,6 +422,7 @@ class LearningDenseEngine:
     def _init_fused(self) -> None:
         """Tables and contiguous state arrays for :func:`fused_kernel.step`."""
         self._tables = fused_kernel.encode_rules(self._plans, self.sign_mode)
+        self._synapse_update = rule_codegen.synapse_update(*self._tables)
         k = self.rule.decimate_exponent
         self._config = np.array([fused_kernel.KINDS[self.rule_kind], self.t_epoch,
                                  int(self.num_message_bits > 0), self.weight_exp,
@@ -430,7 +431,8 @@ class LearningDenseEngine:
         # (decay factor, impulse integer, impulse fraction) x trace, float64
         self._x_table = np.concatenate(self._x_params, axis=1).T.astype(np.float64).copy()
         self._y_table = np.concatenate(self._y_params, axis=1).T.astype(np.float64).copy()
-        self._post_zeros = np.zeros((self.n_instances, self.n_post), np.int64)
+        self._zeros = {shape: np.zeros(shape, np.int64) for shape in
+                       ((self.n_instances, self.n_pre), (self.n_instances, self.n_post))}
         self._random, self._random_first = np.empty((0, self.n_instances, 6)), 1
 
     def _draw_random_chunk(self) -> None:
@@ -453,8 +455,8 @@ class LearningDenseEngine:
         self._random_first = first
 
     def _as_int64(self, values, shape) -> np.ndarray:
-        if values is None:
-            return self._post_zeros
+        if values is None or (np.isscalar(values) and values == 0):
+            return self._zeros[shape]
         if (type(values) is np.ndarray and values.dtype == np.int64 and values.shape == shape
                 and values.flags.c_contiguous):
             return values
@@ -464,12 +466,16 @@ class LearningDenseEngine:
         if self.time_step - self._random_first >= len(self._random):
             self._draw_random_chunk()
         post = (self.n_instances, self.n_post)
-        a_out = fused_kernel.step(
+        a_out, *read = fused_kernel.step(
             self.time_step, self._as_int64(s_in, (self.n_instances, self.n_pre)),
             *(self._as_int64(v, post) for v in (s_in_bap, y1, y2, y3)),
-            self.weights, self.tag_1, self.tag_2, self.x_traces, self.y_traces, self.tx,
-            self.ty, self.y0, self.a_buff, self._random[self.time_step - self._random_first],
-            self._config, self._x_table, self._y_table, *self._tables, self._counts)
+            self.weights, self.x_traces, self.y_traces, self.tx, self.ty, self.y0, self.a_buff,
+            self._random[self.time_step - self._random_first], self._config, self._x_table,
+            self._y_table, *self._tables, self._counts)
+        if self.time_step % self.t_epoch == 0:
+            pre, post, x_history, y_history, thresholds = read
+            self._synapse_update(self.weights, self.tag_1, self.tag_2, pre, post, x_history,
+                                 y_history, self.tx, self.ty, self.y0, thresholds, self._counts)
         return a_out
 
     # ------------------------------------------------------------------ state

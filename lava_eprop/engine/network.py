@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 from lava_eprop.engine import neurons
-from lava_eprop.engine.neurons import UV_MAX, V_SHIFT
 from lava_eprop.engine.learning_dense import LearningDenseEngine
+from lava_eprop.engine.neurons import UV_MAX, V_SHIFT
 from lava_eprop.engine.spec import NetworkSpec
 
 READOUT = "recurrent->readout"
