@@ -455,11 +455,12 @@ class LearningDenseEngine:
         self._random_first = first
 
     def _as_int64(self, values, shape) -> np.ndarray:
-        if values is None or (np.isscalar(values) and values == 0):
+        """``values`` as the kernel reads them: C-ordered int64 of ``shape``."""
+        if type(values) is np.ndarray:
+            if values.dtype == np.int64 and values.shape == shape and values.flags.c_contiguous:
+                return values
+        elif values is None or (np.isscalar(values) and values == 0):
             return self._zeros[shape]
-        if (type(values) is np.ndarray and values.dtype == np.int64 and values.shape == shape
-                and values.flags.c_contiguous):
-            return values
         return np.ascontiguousarray(np.broadcast_to(np.asarray(values), shape), np.int64)
 
     def _step_fused(self, s_in, s_in_bap, y1, y2, y3) -> np.ndarray:
