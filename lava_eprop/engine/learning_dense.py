@@ -65,10 +65,12 @@ with 2.
 Only ``GradedSpikeCfg.USE_REGULAR_IMPULSE`` (Lava's default) is emulated.
 
 Two implementations of this specification: the NumPy methods of
-:class:`LearningDenseEngine` (the readable one) and the compiled kernel of
-:mod:`lava_eprop.engine.fused` (numba; used when numba is installed, unless
-``fused=False``). They agree bit for bit, and count the same saturation
-and wrap-around events (:attr:`LearningDenseEngine.counters`).
+:class:`LearningDenseEngine` (the readable one) and the compiled path of
+:mod:`lava_eprop.engine.fused` and :mod:`lava_eprop.engine.rule_codegen`
+(numba; used when numba is installed, unless ``fused=False``). They agree
+bit for bit, and count the same saturation and wrap-around events
+(:attr:`LearningDenseEngine.counters`). The compiled path updates the state
+arrays in place: assign only C-ordered arrays of the same shape and dtype.
 """
 from __future__ import annotations
 
@@ -143,8 +145,8 @@ class LearningDenseEngine:
     rng_seeds : sequence of int, optional
         Per-instance ``rng_seed`` (default: ``learning_rule.rng_seed``).
     fused : bool, optional
-        Run each step as one compiled kernel (:mod:`lava_eprop.engine.fused`)
-        or with the NumPy methods; default: compiled when numba is installed.
+        Run each step compiled (:mod:`lava_eprop.engine.fused`) or with the
+        NumPy methods; default: compiled when numba is installed.
 
     Attributes
     ----------
@@ -164,7 +166,7 @@ class LearningDenseEngine:
     time_step : int
         Steps run so far.
     fused : bool
-        Whether the compiled kernel runs the steps.
+        Whether the compiled path runs the steps.
     """
 
     def __init__(self, *, weights, learning_rule: LoihiLearningRule, n_instances: int = 1,
@@ -466,10 +468,10 @@ class LearningDenseEngine:
     def _step_fused(self, s_in, s_in_bap, y1, y2, y3) -> np.ndarray:
         if self.time_step - self._random_first >= len(self._random):
             self._draw_random_chunk()
-        post = (self.n_instances, self.n_post)
+        post_shape = (self.n_instances, self.n_post)
         a_out, *read = fused_kernel.step(
             self.time_step, self._as_int64(s_in, (self.n_instances, self.n_pre)),
-            *(self._as_int64(v, post) for v in (s_in_bap, y1, y2, y3)),
+            *(self._as_int64(v, post_shape) for v in (s_in_bap, y1, y2, y3)),
             self.weights, self.x_traces, self.y_traces, self.tx, self.ty, self.y0, self.a_buff,
             self._random[self.time_step - self._random_first], self._config, self._x_table,
             self._y_table, *self._tables, self._counts)

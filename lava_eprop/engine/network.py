@@ -71,6 +71,8 @@ class FastNetwork:
     n_instances : int
     seed : int
         Rule ``rng_seed`` base (:meth:`NetworkSpec.rule_seed`), as the Lava graph's.
+    fused : bool, optional
+        Compiled or NumPy projections (:class:`LearningDenseEngine`'s ``fused``).
 
     Attributes
     ----------
@@ -83,12 +85,14 @@ class FastNetwork:
     #: ``G.u``, ``G.v``, ``readout.u``, ``readout.v``.
     NEURON_COUNTERS = ("a_in", "u", "v")
 
-    def __init__(self, spec: NetworkSpec, n_instances: int = 1, seed: int = 0) -> None:
+    def __init__(self, spec: NetworkSpec, n_instances: int = 1, seed: int = 0,
+                 fused: bool | None = None) -> None:
         self.spec = spec
         self.n_instances = n_instances
         self.dense = {name: LearningDenseEngine(weights=p.weights,
                                                 learning_rule=p.rule(spec.rule_seed(name, seed)),
-                                                n_instances=n_instances, weight_exp=p.weight_exp)
+                                                n_instances=n_instances, weight_exp=p.weight_exp,
+                                                fused=fused)
                       for name, p in spec.projections.items()}
         self.rec = {g.name: neurons.rec_initial((n_instances, g.size)) for g in spec.groups}
         zeros = np.zeros((n_instances, spec.n_rec), np.int64)
