@@ -54,17 +54,19 @@ _X_COUNTER, _Y_COUNTER, _A_BUFF_COUNTER = 3, 5, 8
 #: Rule kinds (``LearningDenseEngine.rule_kind``) as kernel codes.
 KINDS = {"plain": 0, "2F": 1, "3F": 2}
 
-_TARGETS = {rule_eval.WEIGHTS: 0, rule_eval.TAG_1: 1, rule_eval.TAG_2: 2}
+#: Table codes (used by :mod:`lava_eprop.engine.rule_codegen` too): targets,
+#: dependencies, factor variables, sides, accumulator sign saturation.
+TARGETS = {rule_eval.WEIGHTS: 0, rule_eval.TAG_1: 1, rule_eval.TAG_2: 2}
 _DEPENDENCIES = {sym.X0: 0, sym.Y0: 1, sym.U: 2}
 #: Factor variables: x0, y0, the traces (x1, x2 = 2, 3; y1..y3 = 4..6),
 #: w, d, t and the constant C.
-_VARS = {sym.X0: 0, sym.Y0: 1, sym.X1: 2, sym.X2: 3, sym.Y1: 4, sym.Y2: 5, sym.Y3: 6,
+VARS = {sym.X0: 0, sym.Y0: 1, sym.X1: 2, sym.X2: 3, sym.Y1: 4, sym.Y2: 5, sym.Y3: 6,
          sym.W: 7, sym.D: 8, sym.T: 9, sym.C: 10}
-_PRE_SIDE, _POST_SIDE, _SYNAPSE_SIDE = 0, 1, 2
-_SIDES = {rule_eval.PRE: _PRE_SIDE, rule_eval.POST: _POST_SIDE,
-          rule_eval.SYNAPSE: _SYNAPSE_SIDE}
+PRE_SIDE, POST_SIDE, SYNAPSE_SIDE = 0, 1, 2
+_SIDES = {rule_eval.PRE: PRE_SIDE, rule_eval.POST: POST_SIDE,
+          rule_eval.SYNAPSE: SYNAPSE_SIDE}
 #: Saturation of the accumulator before rounding: none, max(A, 0), min(A, 0).
-_NO_SIGN, _NON_NEGATIVE, _NON_POSITIVE = 0, 1, 2
+NO_SIGN, NON_NEGATIVE, NON_POSITIVE = 0, 1, 2
 
 
 def encode_rules(plans, sign_mode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,14 +88,14 @@ def encode_rules(plans, sign_mode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     rules, products, factors = [], [], []
     for plan in plans:
-        sign = _NO_SIGN
+        sign = NO_SIGN
         if plan.target == rule_eval.TAG_2 or (plan.target == rule_eval.WEIGHTS
                                               and sign_mode.name == "EXCITATORY"):
-            sign = _NON_NEGATIVE
+            sign = NON_NEGATIVE
         elif plan.target == rule_eval.WEIGHTS and sign_mode.name == "INHIBITORY":
-            sign = _NON_POSITIVE
+            sign = NON_POSITIVE
         low, high = rule_eval.value_range(plan.target, sign_mode)
-        rules.append([_TARGETS[plan.target], plan.acc_shift, plan.round_bits, sign, low, high,
+        rules.append([TARGETS[plan.target], plan.acc_shift, plan.round_bits, sign, low, high,
                       len(products), len(plan.products)])
         for product in plan.products:
             products.append([_DEPENDENCIES[product.dependency], product.mantissa,
@@ -102,8 +104,8 @@ def encode_rules(plans, sign_mode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             for f in product.factors:
                 if f.const != int(f.const):
                     raise ValueError(f"non-integer constant {f.const} in a factor")
-                side = _PRE_SIDE if f.var == sym.C else _SIDES[f.side]
-                factors.append([_VARS[f.var], int(f.const), int(f.is_sgn), f.width, side])
+                side = PRE_SIDE if f.var == sym.C else _SIDES[f.side]
+                factors.append([VARS[f.var], int(f.const), int(f.is_sgn), f.width, side])
     return _table(rules, 8), _table(products, 7), _table(factors, 5)
 
 
@@ -167,10 +169,10 @@ if AVAILABLE:
         for p in range(len(products)):
             dep = products[p, 0]
             for q in range(n):
-                value = products[p, 1] if side == _PRE_SIDE else np.int64(1)
+                value = products[p, 1] if side == PRE_SIDE else np.int64(1)
                 if dep == dep_code:
                     value *= own_time[q] > 0
-                elif side == _POST_SIDE and dep == 2:
+                elif side == POST_SIDE and dep == 2:
                     value *= u
                 step = own_time[q] if dep == dep_code else t_epoch
                 for f in range(products[p, 4], products[p, 4] + products[p, 5]):
@@ -182,7 +184,7 @@ if AVAILABLE:
                     elif var <= 1:  # x0 or y0 as a factor
                         raw = np.int64(own_time[q] > 0)
                     else:
-                        raw = history[step, var - 2 - 2 * (side == _POST_SIDE), q]
+                        raw = history[step, var - 2 - 2 * (side == POST_SIDE), q]
                     value *= _factor_value(raw, factors, f)
                 parts[p, q] = value
         return parts
@@ -203,10 +205,10 @@ if AVAILABLE:
             if kind == 1:  # 2F: the histories' end values; 3F keeps the received y
                 y_traces[i] = yh[i, t_epoch]
         u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
-        pre[i] = _neuron_parts(pre.shape[2], tx[i], xh[i], 0, factors, products, _PRE_SIDE,
+        pre[i] = _neuron_parts(pre.shape[2], tx[i], xh[i], 0, factors, products, PRE_SIDE,
                                u, t_epoch)
         post[i] = _neuron_parts(post.shape[2], ty[i], yh[i], 1, factors, products,
-                                _POST_SIDE, u, t_epoch)
+                                POST_SIDE, u, t_epoch)
         for r in range(len(rules)):  # r < k / 2^7  <=>  k > floor(r 2^7) for an integer k
             thresholds[i, r] = np.int64(np.floor(rand[5] * (1 << rules[r, 2])))
 
