@@ -56,7 +56,7 @@ def _u_wraps(u_prev, a_in, du, u_new) -> int:
 
 def _v_saturations(v_prev, u_new, reset, dv, v_new) -> int:
     """How many ``v`` the 24-bit saturation changed in ``clip24(decay(v, dv) + u - reset)``."""
-    if not (np.abs(v_new) == UV_MAX - 1).any():
+    if np.abs(v_new).max(initial=0) < UV_MAX - 1:
         return 0  # a saturated v sits at a rail
     wide = neurons.decay(v_prev, dv) + u_new - reset
     return int(np.count_nonzero(wide != v_new))
@@ -134,8 +134,11 @@ class FastNetwork:
             self.rec[g.name], outs[g.name] = neurons.rec_step(before, a_in, l_in, g.rec)
             self._count_neuron(g.name, before, a_in, g.rec, self.rec[g.name],
                                before.z * (np.asarray(g.rec.vth, np.int64) << V_SHIFT))
-        self.sent = neurons.RecOut(*(np.concatenate([getattr(o, f) for o in outs.values()], -1)
-                                     for f in neurons.RecOut._fields))
+        if len(outs) == 1:  # one group: its outputs are the layer's
+            (self.sent,) = outs.values()
+        else:
+            self.sent = neurons.RecOut(*(np.concatenate([getattr(o, f) for o in outs.values()],
+                                                        -1) for f in neurons.RecOut._fields))
         a_out = _a_out(self.dense[READOUT])
         for g in self.spec.groups:
             out = outs[g.name]
