@@ -81,17 +81,19 @@ def _setup(name: str, steps: int, seed: int = 0):
 
 
 def _compare(name: str, steps: int, seed: int = 0) -> dict:
+    """The fast engine, compiled and NumPy projections, against the Lava graph."""
     spec, inputs, targets, mask = _setup(name, steps, seed)
-    fast = FastNetwork(spec, n_instances=1, seed=seed + 5)
     record = _record(spec)
-    engine = fast.run(inputs[None], targets[None], mask[None], record=record)
     lava = LavaGraph(spec, inputs, targets, mask, seed=seed + 5).run(record=record)
-    for var in record:
-        got, want = engine[var][:, 0], lava[var].reshape(engine[var][:, 0].shape)
-        if not np.array_equal(got, want):
-            step = int(np.argmax([not np.array_equal(g, w) for g, w in zip(got, want)]))
-            pytest.fail(f"{name}: {var} differs first at step {step + 1}: "
-                        f"engine {got[step].ravel()[:8]}, lava {want[step].ravel()[:8]}")
+    for fused in (True, False):
+        fast = FastNetwork(spec, n_instances=1, seed=seed + 5, fused=fused)
+        engine = fast.run(inputs[None], targets[None], mask[None], record=record)
+        for var in record:
+            got, want = engine[var][:, 0], lava[var].reshape(engine[var][:, 0].shape)
+            if not np.array_equal(got, want):
+                step = int(np.argmax([not np.array_equal(g, w) for g, w in zip(got, want)]))
+                pytest.fail(f"{name} (fused={fused}): {var} differs first at step {step + 1}: "
+                            f"engine {got[step].ravel()[:8]}, lava {want[step].ravel()[:8]}")
     return engine
 
 
