@@ -6,7 +6,8 @@ from the same initial weights (the config's, seed ``seed``):
 1. **probe**: held-out trial 0, learning on, from the initial weights: the
    per-step readout and membrane RMSE, spike agreement, van Rossum distance
    (tau = ``tau_m``) and, per projection, the cosine similarity of the
-   weight changes each model makes over the trial;
+   weight changes each model makes over the trial and the ratio of their
+   norms (second model over first);
 2. **training**: ``iterations`` x ``batch_size`` training trials drawn as
    ``lava-eprop train`` draws them (so the fixed model trains exactly as
    ``lava-eprop train --engine fixed`` with that batch size), then the
@@ -67,8 +68,15 @@ def _pair(a: models.Trial, b: models.Trial, tau_steps: float) -> dict:
             "first_spike_difference_step": qm.first_difference(a.z, b.z),
             "van_rossum": qm.van_rossum(a.z, b.z, tau_steps),
             "dw_cosine": cos, "dw_cosine_min": min(cos.values()),
+            "dw_norm_ratio": {k: _ratio(b.dw[k], a.dw[k]) for k in a.dw},
             "readout_rmse_per_step": readout.tolist(),
             "membrane_rmse_per_step": membrane.tolist()}
+
+
+def _ratio(b: np.ndarray, a: np.ndarray) -> float | None:
+    """``|b| / |a|`` (Frobenius norms); None when ``a`` is zero."""
+    na = float(np.linalg.norm(a))
+    return float(np.linalg.norm(b)) / na if na > 0 else None
 
 
 def _scores(ev, kind: str) -> tuple[str, float]:
