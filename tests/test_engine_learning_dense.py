@@ -4,7 +4,7 @@ Lava 0.10.0 (``Loihi2SimCfg(select_tag="fixed_pt")``, i.e.
 ``PyLearningDenseModelBitApproximate``) and :class:`LearningDenseEngine` get
 identical pre spikes, post spikes (bap) and third factors y1..y3; a_out,
 weights, tags t (tag_1) and d (tag_2) and traces x1, x2, y1, y2, y3 must be
-equal at every step.
+equal at every step, with the compiled kernel and with the NumPy path.
 """
 from __future__ import annotations
 
@@ -139,9 +139,11 @@ def _compare_with_lava(name, steps, seed=0, rng_seed=11):
     s_in, bap, y = inputs
     lava = run_lava_learning_dense(weights=weights, learning_rule=sc.rule(rng_seed),
                                    s_in=s_in, s_in_bap=bap, y=y, **kwargs)
-    engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(rng_seed), **kwargs)
-    ours = _run_engine(engine, inputs)
-    _assert_same_every_step(ours, lava)
+    for fused in (True, False):  # the compiled kernel and the NumPy specification
+        engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(rng_seed),
+                                     fused=fused, **kwargs)
+        assert engine.fused == fused
+        _assert_same_every_step(_run_engine(engine, inputs), lava)
     # the run must actually learn, or the comparison proves little
     assert not np.array_equal(lava["weights"][0], lava["weights"][-1])
 

@@ -63,6 +63,12 @@ numbers are identical across instances in any case, since Lava seeds them
 with 2.
 
 Only ``GradedSpikeCfg.USE_REGULAR_IMPULSE`` (Lava's default) is emulated.
+
+Two implementations of this specification: the NumPy methods of
+:class:`LearningDenseEngine` (the readable one) and the compiled kernel of
+:mod:`lava_eprop.engine.fused` (numba; used when numba is installed, unless
+``fused=False``). They agree bit for bit, and count the same saturation
+and wrap-around events (:attr:`LearningDenseEngine.counters`).
 """
 from __future__ import annotations
 
@@ -77,6 +83,7 @@ from lava.magma.core.learning.learning_rule import (
 )
 from lava.utils.weightutils import SignMode
 
+from lava_eprop.engine import fused as fused_kernel
 from lava_eprop.engine import rule_eval
 from lava_eprop.engine.operands import EpochOperands
 from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
@@ -91,6 +98,8 @@ _SYNAPTIC = ("weights", "tag_1", "tag_2")
 _FACTOR_LIMIT = 2 ** W_WEIGHTS_S
 #: Initial synaptic variables must fit 32 bits once shifted into the accumulator.
 _INITIAL_LIMIT = 2 ** 23
+#: Steps whose random numbers the compiled path draws at once.
+_RANDOM_CHUNK = 256
 
 
 def _wrap_int32(values: np.ndarray) -> np.ndarray:
@@ -133,6 +142,9 @@ class LearningDenseEngine:
         Only ``USE_REGULAR_IMPULSE`` is supported.
     rng_seeds : sequence of int, optional
         Per-instance ``rng_seed`` (default: ``learning_rule.rng_seed``).
+    fused : bool, optional
+        Run each step as one compiled kernel (:mod:`lava_eprop.engine.fused`)
+        or with the NumPy methods; default: compiled when numba is installed.
 
     Attributes
     ----------
@@ -151,13 +163,16 @@ class LearningDenseEngine:
         Activation to be sent on the next step.
     time_step : int
         Steps run so far.
+    fused : bool
+        Whether the compiled kernel runs the steps.
     """
 
     def __init__(self, *, weights, learning_rule: LoihiLearningRule, n_instances: int = 1,
                  tag_1=None, tag_2=None, num_weight_bits: int = 8, weight_exp: int = 0,
                  sign_mode: SignMode = SignMode.MIXED, num_message_bits: int = 0,
                  graded_spike_cfg: GradedSpikeCfg = GradedSpikeCfg.USE_REGULAR_IMPULSE,
-                 rng_seeds: Optional[Sequence[int]] = None) -> None:
+                 rng_seeds: Optional[Sequence[int]] = None,
+                 fused: Optional[bool] = None) -> None:
         if graded_spike_cfg != GradedSpikeCfg.USE_REGULAR_IMPULSE:
             raise NotImplementedError("only GradedSpikeCfg.USE_REGULAR_IMPULSE is emulated, "
                                       f"got {graded_spike_cfg!r}")
@@ -176,7 +191,7 @@ class LearningDenseEngine:
             values = np.broadcast_to(np.asarray(values), shape).astype(np.int64)
             if values.size and np.abs(values).max() >= _INITIAL_LIMIT:
                 raise ValueError(f"initial {name} must lie within +-2^23")
-            setattr(self, name, values.astype(np.int32))
+            setattr(self, name, values.astype(np.int32, order="C"))  # the kernel needs C order
         self._within_factor_range = {}
         self._check_factor_range()
         self.num_weight_bits = num_weight_bits
@@ -211,12 +226,31 @@ class LearningDenseEngine:
         self.y_traces = np.zeros((n_instances, len(POST_TRACES), self.n_post), np.int64)
         self.a_buff = np.zeros(post, np.int64)
         self.time_step = 0
+        self._counts = np.zeros(len(fused_kernel.COUNTERS), np.int64)
+        if fused and not fused_kernel.AVAILABLE:
+            raise ValueError("fused=True needs numba, which is not installed")
+        self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
+        if self.fused:
+            self._init_fused()
 
     def _trace_params(self, names: Sequence[str]) -> tuple:
         """(decay factors, impulse integer parts, impulse fractions), each (k, 1)."""
         taus = [getattr(self.rule, f"{name}_tau") for name in names]
         impulses = [getattr(self.rule, f"{name}_impulse") for name in names]
         return (decay_factors(taus),) + split_impulses(impulses)
+
+    @property
+    def counters(self) -> dict:
+        """Saturation and wrap-around events so far, summed over instances:
+        ``weights``, ``tag_1``, ``tag_2`` (synapse-epochs whose update a
+        wrap or saturation changed: the 32-bit product, the 16-bit product or
+        accumulator, the sign, the 9-bit variable), ``x1``, ``x2``, ``y1``,
+        ``y2``, ``y3`` (impulse additions the 7-bit saturation changed),
+        ``a_buff`` (activations outside int32, wrapped when sent)."""
+        return {name: int(n) for name, n in zip(fused_kernel.COUNTERS, self._counts)}
+
+    def _count(self, name: str, events) -> None:
+        self._counts[fused_kernel.COUNTERS.index(name)] += int(events)
 
     @property
     def x1(self) -> np.ndarray:
@@ -263,7 +297,10 @@ class LearningDenseEngine:
         if self.time_step == 1:
             self.weights = truncate_weights(self.weights, self.sign_mode, self.num_weight_bits)
             self._check_factor_range()
+        if self.fused:
+            return self._step_fused(s_in, s_in_bap, y1, y2, y3)
         a_out = _wrap_int32(self.a_buff)  # a_out port: 32-bit
+        self._count("a_buff", np.count_nonzero(a_out != self.a_buff))
         s_in = np.broadcast_to(np.asarray(s_in), (self.n_instances, self.n_pre))
         spiked = s_in.astype(bool)
         self.a_buff = self._activation(s_in, spiked)
@@ -314,8 +351,9 @@ class LearningDenseEngine:
         """Repeated pre spikes within an epoch: immediate impulses (random 0)."""
         repeat = ((self.tx > 0) & spiked)[:, None, :]
         if repeat.any():
-            bumped = add_impulse(self.x_traces, 0, *self._x_params[1:])
+            bumped, clipped = add_impulse(self.x_traces, 0, *self._x_params[1:])
             self.x_traces = np.where(repeat, bumped, self.x_traces)
+            self._count_traces(PRE_TRACES, (clipped & repeat).sum(axis=(0, 2)))
         self.tx[spiked] = self._within_epoch_step()
 
     def _post_spikes(self, bap: np.ndarray) -> None:
@@ -323,21 +361,28 @@ class LearningDenseEngine:
         self.y0 |= bap
         repeat = ((self.ty > 0) & bap)[:, None, :]
         if repeat.any():
-            bumped = add_impulse(self.y_traces, self._y_random.impulse.value,
-                                 *self._y_params[1:])
+            bumped, clipped = add_impulse(self.y_traces, self._y_random.impulse.value,
+                                          *self._y_params[1:])
             self.y_traces = np.where(repeat, bumped, self.y_traces)
+            self._count_traces(POST_TRACES, (clipped & repeat).sum(axis=(0, 2)))
         self.ty[bap] = self._within_epoch_step()
+
+    def _count_traces(self, names: Sequence[str], events: np.ndarray) -> None:
+        for name, n in zip(names, events):
+            self._count(name, n)
 
     # --------------------------------------------------------------- learning
     def _learn(self) -> None:
         self._syn_random.advance()
         self.x0 = self.tx > 0
         self.y0 = self.ty > 0
-        x_history = self._history(self.x_traces, self._x_params, self.tx, self._x_random)
+        x_history = self._history(self.x_traces, self._x_params, self.tx, self._x_random,
+                                  PRE_TRACES)
         self.x_traces = x_history[-1]
         y_history = None
         if self._post_history_needed:
-            y_history = self._history(self.y_traces, self._y_params, self.ty, self._y_random)
+            y_history = self._history(self.y_traces, self._y_params, self.ty, self._y_random,
+                                      POST_TRACES)
             if self.rule_kind == "2F":  # 3F rules keep the received y values
                 self.y_traces = y_history[-1]
 
@@ -354,19 +399,78 @@ class LearningDenseEngine:
         new = {plan.target: rule_eval.update(plan, getattr(self, plan.target), operands,
                                              random, self.sign_mode)
                for plan in self._plans}
-        for target, values in new.items():
+        for target, (values, saturated) in new.items():
             setattr(self, target, values)
             self._within_factor_range[target] = True
+            self._count(target, saturated)
 
         self.x0 = np.zeros_like(self.x0)
         self.y0 = np.zeros_like(self.y0)
         self.tx = np.zeros_like(self.tx)
         self.ty = np.zeros_like(self.ty)
 
-    def _history(self, traces, params, spike_time, streams: TraceRandomStreams) -> list:
+    def _history(self, traces, params, spike_time, streams: TraceRandomStreams,
+                 names: Sequence[str]) -> list:
         factors, impulse_int, impulse_frac = params
-        return epoch_history(traces, factors, spike_time, self.t_epoch, streams.decay.value,
-                             streams.impulse.value, impulse_int, impulse_frac)
+        history, saturated = epoch_history(traces, factors, spike_time, self.t_epoch,
+                                           streams.decay.value, streams.impulse.value,
+                                           impulse_int, impulse_frac)
+        self._count_traces(names, saturated)
+        return history
+
+    # --------------------------------------------------------- compiled path
+    def _init_fused(self) -> None:
+        """Tables and contiguous state arrays for :func:`fused_kernel.step`."""
+        self._tables = fused_kernel.encode_rules(self._plans, self.sign_mode)
+        k = self.rule.decimate_exponent
+        self._config = np.array([fused_kernel.KINDS[self.rule_kind], self.t_epoch,
+                                 int(self.num_message_bits > 0), self.weight_exp,
+                                 int(self._post_history_needed), -1 if k is None else k],
+                                np.int64)
+        # (decay factor, impulse integer, impulse fraction) x trace, float64
+        self._x_table = np.concatenate(self._x_params, axis=1).T.astype(np.float64).copy()
+        self._y_table = np.concatenate(self._y_params, axis=1).T.astype(np.float64).copy()
+        self._post_zeros = np.zeros((self.n_instances, self.n_post), np.int64)
+        self._random, self._random_first = np.empty((0, self.n_instances, 6)), 1
+
+    def _draw_random_chunk(self) -> None:
+        """This and the next steps' random numbers, (steps, n_instances, 6),
+        in the order :func:`fused_kernel.step` reads them (two advances of the
+        trace streams per step, one of the synaptic stream per epoch)."""
+        first = self.time_step  # the chunk starts at this step
+        steps = np.arange(first, first + _RANDOM_CHUNK)
+        x_decay, x_impulse = (s.take(2 * _RANDOM_CHUNK) for s in
+                              (self._x_random.decay, self._x_random.impulse))
+        y_decay, y_impulse = (s.take(2 * _RANDOM_CHUNK) for s in
+                              (self._y_random.decay, self._y_random.impulse))
+        table = np.zeros((_RANDOM_CHUNK, self.n_instances, 6))
+        for col, draws in enumerate((y_impulse[:, 0::2], x_decay[:, 1::2], x_impulse[:, 1::2],
+                                     y_decay[:, 1::2], y_impulse[:, 1::2])):
+            table[:, :, col] = draws.T
+        learns = steps % self.t_epoch == 0
+        table[learns, :, 5] = self._syn_random.take(int(learns.sum())).T
+        self._random = table
+        self._random_first = first
+
+    def _as_int64(self, values, shape) -> np.ndarray:
+        if values is None:
+            return self._post_zeros
+        if (type(values) is np.ndarray and values.dtype == np.int64 and values.shape == shape
+                and values.flags.c_contiguous):
+            return values
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(values), shape), np.int64)
+
+    def _step_fused(self, s_in, s_in_bap, y1, y2, y3) -> np.ndarray:
+        if self.time_step - self._random_first >= len(self._random):
+            self._draw_random_chunk()
+        post = (self.n_instances, self.n_post)
+        a_out = fused_kernel.step(
+            self.time_step, self._as_int64(s_in, (self.n_instances, self.n_pre)),
+            *(self._as_int64(v, post) for v in (s_in_bap, y1, y2, y3)),
+            self.weights, self.tag_1, self.tag_2, self.x_traces, self.y_traces, self.tx,
+            self.ty, self.y0, self.a_buff, self._random[self.time_step - self._random_first],
+            self._config, self._x_table, self._y_table, *self._tables, self._counts)
+        return a_out
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> dict:

@@ -83,6 +83,20 @@ class DrawStream:
             self._refill()
             self._pos = 0
 
+    def take(self, count: int) -> np.ndarray:
+        """The numbers in use after each of the next ``count`` advances,
+        (n_instances, count); the stream is then ``count`` draws further on."""
+        parts = []
+        while count > 0:
+            if self._pos == _BLOCK - 1:
+                self._refill()
+                self._pos = -1  # the next draw is the new block's first
+            n = min(count, _BLOCK - 1 - self._pos)
+            parts.append(self._block[:, self._pos + 1:self._pos + 1 + n])
+            self._pos += n
+            count -= n
+        return np.concatenate(parts, axis=1) if parts else self._block[:, :0]
+
 
 class TraceRandomStreams:
     """Lava's ``TraceRandom``: a decay stream and an impulse stream.

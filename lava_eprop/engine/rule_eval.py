@@ -203,12 +203,20 @@ class Operands(Protocol):
         """The saturated int32 factor value (see :func:`saturate_factor`)."""
 
 
-def product_term(product: ProductPlan, operands: Operands, shape: tuple):
+def _flag_outside(saturated, values: np.ndarray, low: int, high: int) -> None:
+    """``saturated |= values outside [low, high]`` (if saturation is tracked)."""
+    if saturated is not None:
+        saturated |= (values < low) | (values > high)
+
+
+def product_term(product: ProductPlan, operands: Operands, shape: tuple, saturated=None):
     """Contribution of one product to the accumulator: int32 array, or 0.
 
     The factors are multiplied per side first (pre vector, post vector, then
     the per-synapse factors): the product is exact modulo 2^32 in any order,
     so the result equals Lava's sequential 32-bit multiply-accumulate.
+    ``saturated`` (bool, ``shape``), if given, is set where the 32-bit
+    product or its left shift wraps, or the 16-bit saturation clips it.
     """
     dep = operands.dependency(product.dependency)
     if isinstance(dep, int) and dep == 0:
@@ -223,23 +231,32 @@ def product_term(product: ProductPlan, operands: Operands, shape: tuple):
     for side in (PRE, POST, SYNAPSE):
         for operand in sides[side]:
             value = value * operand.astype(dtype, copy=False)
+    if product.may_wrap:
+        _flag_outside(saturated, value, -_INT32_LIMIT, _INT32_LIMIT - 1)
     if value.shape != shape or value.dtype != np.int32:
         # 32-bit MAC register (wraps like Lava's); else value is already a
         # fresh int32 array of the full shape
         value = np.broadcast_to(value, shape).astype(np.int32)
     if product.right_shift:
         np.right_shift(value, product.right_shift, out=value)  # back to 15 bits
+    if product.may_saturate:
+        _flag_outside(saturated, value, -_INT32_LIMIT >> product.left_shift,
+                      (_INT32_LIMIT - 1) >> product.left_shift)  # the shift wraps
     if product.left_shift:
         np.left_shift(value, product.left_shift, out=value)  # scale exponent e + 7
     if product.may_saturate:
+        _flag_outside(saturated, value, ACC_MIN, ACC_MAX)
         _saturate(value, ACC_MIN, ACC_MAX)  # 16-bit signed
     return value
 
 
-def _saturate_accumulator(target: str, acc: np.ndarray, sign_mode: SignMode) -> None:
+def _saturate_accumulator(target: str, acc: np.ndarray, sign_mode: SignMode,
+                          saturated: np.ndarray) -> None:
     if target == TAG_2 or (target == WEIGHTS and sign_mode == SignMode.EXCITATORY):
+        saturated |= acc < 0
         np.maximum(acc, 0, out=acc)
     elif target == WEIGHTS and sign_mode == SignMode.INHIBITORY:
+        saturated |= acc > 0
         np.minimum(acc, 0, out=acc)
 
 
@@ -257,24 +274,31 @@ def value_range(target: str, sign_mode: SignMode) -> tuple[int, int]:
     return -(2 ** W_TAG_1_U) - 1, 2 ** W_TAG_1_U - 1
 
 
-def accumulate(plan: RulePlan, values: np.ndarray, operands: Operands) -> np.ndarray:
+def accumulate(plan: RulePlan, values: np.ndarray, operands: Operands,
+               saturated=None) -> np.ndarray:
     """Steps 1-2: the 16-bit accumulator after all products (int32 array).
 
     ``values`` (n_instances, n_post, n_pre), the variable before the update,
-    must lie within +-2^23 (so that ``values << 7`` fits 32 bits).
+    must lie within +-2^23 (so that ``values << 7`` fits 32 bits; ``A + P``
+    then never leaves 32 bits). ``saturated`` (bool, like ``values``), if
+    given, is set where a product wraps or saturates (:func:`product_term`)
+    or the accumulator saturates.
     """
     acc = np.left_shift(values, plan.acc_shift, dtype=np.int32)  # 9-bit variable -> 16-bit acc
     for product in plan.products:
-        term = product_term(product, operands, values.shape)
+        term = product_term(product, operands, values.shape, saturated)
         if isinstance(term, np.ndarray):
             acc += term
+        _flag_outside(saturated, acc, ACC_MIN, ACC_MAX)
         _saturate(acc, ACC_MIN, ACC_MAX)  # 16-bit signed accumulator
     return acc
 
 
 def update(plan: RulePlan, values: np.ndarray, operands: Operands, random: np.ndarray,
-           sign_mode: SignMode) -> np.ndarray:
-    """New values (int32) of ``plan.target`` after one learning epoch (steps 1-5).
+           sign_mode: SignMode) -> tuple[np.ndarray, int]:
+    """New values (int32) of ``plan.target`` after one learning epoch (steps 1-5),
+    and on how many synapses saturation or wrap-around acted in the update
+    (32-bit product, 16-bit product and accumulator, sign, 9-bit variable).
 
     Parameters
     ----------
@@ -288,11 +312,14 @@ def update(plan: RulePlan, values: np.ndarray, operands: Operands, random: np.nd
     sign_mode : SignMode
         Sign mode of the weights.
     """
-    acc = accumulate(plan, values, operands)
-    _saturate_accumulator(plan.target, acc, sign_mode)
+    saturated = np.zeros(values.shape, bool)
+    acc = accumulate(plan, values, operands, saturated)
+    _saturate_accumulator(plan.target, acc, sign_mode, saturated)
     # r < k / 2^7  <=>  k > floor(r * 2^7) for an integer k (r * 2^7 is exact)
     threshold = np.floor(random * 2 ** plan.round_bits).astype(np.int32)
     up = (acc & (2 ** plan.round_bits - 1)) > threshold  # stochastic rounding
     np.right_shift(acc, plan.round_bits, out=acc)  # 16-bit accumulator -> 9-bit variable
     acc += up
-    return _saturate(acc, *value_range(plan.target, sign_mode))  # 9-bit signed bounds
+    low, high = value_range(plan.target, sign_mode)
+    _flag_outside(saturated, acc, low, high)
+    return _saturate(acc, low, high), int(np.count_nonzero(saturated))  # 9-bit signed bounds

@@ -53,15 +53,16 @@ def decay_factors(taus: Sequence[float]) -> np.ndarray:
 
 
 def add_impulse(traces: np.ndarray, random, impulse_int: np.ndarray,
-                impulse_frac: np.ndarray) -> np.ndarray:
+                impulse_frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Add impulses with stochastic rounding; saturate to 7 bits.
 
     ``traces`` is (n_instances, k, n); ``random`` is 0 (Lava's choice for a
     repeated spike within an epoch) or the impulse stream's integer in
     [0, 127] per instance, (n_instances, 1, 1); impulses are (k, 1).
+    Returns the new traces and where the saturation changed a value (bool).
     """
     bumped = traces + impulse_int + (random < impulse_frac)  # +1 w.p. frac (Lava's compare)
-    return np.clip(bumped, 0, TRACE_MAX)  # 7-bit unsigned trace
+    return np.clip(bumped, 0, TRACE_MAX), (bumped < 0) | (bumped > TRACE_MAX)  # 7-bit unsigned
 
 
 def decay(traces: np.ndarray, factors: np.ndarray, random: np.ndarray) -> np.ndarray:
@@ -80,8 +81,10 @@ def decay(traces: np.ndarray, factors: np.ndarray, random: np.ndarray) -> np.nda
 
 def epoch_history(traces: np.ndarray, factors: np.ndarray, spike_time: np.ndarray,
                   t_epoch: int, decay_random: np.ndarray, impulse_random: np.ndarray,
-                  impulse_int: np.ndarray, impulse_frac: np.ndarray) -> list[np.ndarray]:
-    """Values of a neuron group's traces at within-epoch steps 0..t_epoch.
+                  impulse_int: np.ndarray, impulse_frac: np.ndarray
+                  ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Values of a neuron group's traces at within-epoch steps 0..t_epoch, and
+    the number of impulses per trace, (k,), whose 7-bit saturation acted.
 
     Parameters
     ----------
@@ -100,14 +103,16 @@ def epoch_history(traces: np.ndarray, factors: np.ndarray, spike_time: np.ndarra
         The impulses, split as by :func:`split_impulses`.
     """
     history = [traces]
+    saturated = np.zeros(traces.shape[1], np.int64)
     for t in range(1, t_epoch + 1):
         value = decay(history[-1], factors, decay_random)
         spiked = (spike_time == t)[:, None, :]
         if spiked.any():
-            value = np.where(spiked, add_impulse(value, impulse_random, impulse_int,
-                                                 impulse_frac), value)
+            bumped, clipped = add_impulse(value, impulse_random, impulse_int, impulse_frac)
+            value = np.where(spiked, bumped, value)
+            saturated += (clipped & spiked).sum(axis=(0, 2))
         history.append(value)
-    return history
+    return history, saturated
 
 
 def at_own_time(history: list[np.ndarray], times: np.ndarray) -> np.ndarray:

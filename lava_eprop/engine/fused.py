@@ -1,0 +1,363 @@
+"""One compiled kernel for a whole ``LearningDense`` step (numba), bit-exact.
+
+:class:`~lava_eprop.engine.learning_dense.LearningDenseEngine` is the
+readable specification: NumPy over whole arrays, one Lava method per
+function. This module executes the same integer arithmetic as a single
+numba kernel per time step (spiking phase, learning phase, trace histories
+and rule evaluation), which removes the per-step Python and NumPy overhead
+that dominates small networks. The order of operations, the widths and the
+random numbers used are exactly those documented in
+:mod:`lava_eprop.engine.learning_dense`, :mod:`~lava_eprop.engine.traces` and
+:mod:`~lava_eprop.engine.rule_eval`; the tests run both paths side by side.
+
+The compiled rules (:class:`~lava_eprop.engine.rule_eval.RulePlan`) are
+encoded as small integer tables (:func:`encode_rules`): one row per rule, per
+product and per factor. A product is evaluated as
+``mantissa * (pre-side factors)[q] * (post-side factors)[j] * (synapse
+factors)[j, q]``: the pre and post parts are computed once per neuron, the
+synapse part row by row, and the 32-bit product is then shifted, saturated
+and accumulated with Lava's 16-bit accumulator semantics.
+
+The kernel also counts saturation and wrap-around events (see
+:data:`COUNTERS`); the NumPy path counts the same events.
+"""
+from __future__ import annotations
+
+import numpy as np
+import lava.magma.core.learning.string_symbols as sym
+
+from lava_eprop.engine import rule_eval
+from lava_eprop.engine.rule_eval import ACC_MAX, ACC_MIN
+from lava_eprop.engine.traces import TRACE_MAX
+
+try:
+    import numba
+except ImportError:  # the NumPy path remains
+    numba = None
+
+#: Whether the compiled kernel can be used (numba is installed).
+AVAILABLE = numba is not None
+
+#: Counted events, in the order of the counter array: updates of weights,
+#: tag_1 (t) and tag_2 (d) in which a wrap or a saturation acted (32-bit
+#: product, 16-bit product and accumulator, sign, 9-bit variable;
+#: synapse-epochs); 7-bit trace saturation at an impulse (neuron-steps);
+#: ``a_buff`` values wrapped to int32 when sent as ``a_out`` (neuron-steps).
+COUNTERS = ("weights", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3", "a_buff")
+_X_COUNTER, _Y_COUNTER, _A_BUFF_COUNTER = 3, 5, 8
+
+#: Rule kinds (``LearningDenseEngine.rule_kind``) as kernel codes.
+KINDS = {"plain": 0, "2F": 1, "3F": 2}
+
+_TARGETS = {rule_eval.WEIGHTS: 0, rule_eval.TAG_1: 1, rule_eval.TAG_2: 2}
+_DEPENDENCIES = {sym.X0: 0, sym.Y0: 1, sym.U: 2}
+#: Factor variables: x0, y0, the traces (x1, x2 = 2, 3; y1..y3 = 4..6),
+#: w, d, t and the constant C.
+_VARS = {sym.X0: 0, sym.Y0: 1, sym.X1: 2, sym.X2: 3, sym.Y1: 4, sym.Y2: 5, sym.Y3: 6,
+         sym.W: 7, sym.D: 8, sym.T: 9, sym.C: 10}
+_PRE_SIDE, _POST_SIDE, _SYNAPSE_SIDE = 0, 1, 2
+_SIDES = {rule_eval.PRE: _PRE_SIDE, rule_eval.POST: _POST_SIDE,
+          rule_eval.SYNAPSE: _SYNAPSE_SIDE}
+#: Saturation of the accumulator before rounding: none, max(A, 0), min(A, 0).
+_NO_SIGN, _NON_NEGATIVE, _NON_POSITIVE = 0, 1, 2
+
+
+def encode_rules(plans, sign_mode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer tables of compiled rules, for the kernel.
+
+    Returns
+    -------
+    rules : ndarray, int64, (n_rules, 8)
+        target (0 weights, 1 tag_1, 2 tag_2), accumulator shift, rounding
+        bits, accumulator sign saturation, low and high bounds, first product
+        row, number of products.
+    products : ndarray, int64, (n_products, 7)
+        dependency (0 x0, 1 y0, 2 u), mantissa, left shift, right shift,
+        first factor row, number of factors, whether the shifted product may
+        leave the accumulator range (``ProductPlan.may_saturate``).
+    factors : ndarray, int64, (n_factors, 5)
+        variable code, additive constant, is sgn, width, side (0 pre,
+        1 post, 2 synapse; the constant C counts as pre).
+    """
+    rules, products, factors = [], [], []
+    for plan in plans:
+        sign = _NO_SIGN
+        if plan.target == rule_eval.TAG_2 or (plan.target == rule_eval.WEIGHTS
+                                              and sign_mode.name == "EXCITATORY"):
+            sign = _NON_NEGATIVE
+        elif plan.target == rule_eval.WEIGHTS and sign_mode.name == "INHIBITORY":
+            sign = _NON_POSITIVE
+        low, high = rule_eval.value_range(plan.target, sign_mode)
+        rules.append([_TARGETS[plan.target], plan.acc_shift, plan.round_bits, sign, low, high,
+                      len(products), len(plan.products)])
+        for product in plan.products:
+            products.append([_DEPENDENCIES[product.dependency], product.mantissa,
+                             product.left_shift, product.right_shift, len(factors),
+                             len(product.factors), int(product.may_saturate)])
+            for f in product.factors:
+                if f.const != int(f.const):
+                    raise ValueError(f"non-integer constant {f.const} in a factor")
+                side = _PRE_SIDE if f.var == sym.C else _SIDES[f.side]
+                factors.append([_VARS[f.var], int(f.const), int(f.is_sgn), f.width, side])
+    as_table = lambda rows, cols: np.array(rows, np.int64).reshape(-1, cols)  # noqa: E731
+    return as_table(rules, 8), as_table(products, 7), as_table(factors, 5)
+
+
+if AVAILABLE:
+    @numba.njit(cache=True, inline="always")
+    def _wrap32(value):
+        """Two's-complement wrap to 32 bits (an int32 register), as int64."""
+        return np.int64(np.int32(value))
+
+    @numba.njit(cache=True, inline="always")
+    def _clip(value, low, high):
+        return min(max(value, low), high)
+
+    @numba.njit(cache=True, inline="always")
+    def _factor_value(raw, factors, f):
+        """``clip(v + c)`` to the factor's width, or ``sgn(v + c)``."""
+        value = raw + factors[f, 1]
+        if factors[f, 2]:
+            return np.int64((value > 0) - (value < 0))
+        bound = np.int64(1) << factors[f, 3]
+        return _clip(value, -bound, bound - 1)
+
+    @numba.njit(cache=True)
+    def _impulse(trace, impulse_int, impulse_frac, random, counters, counter):
+        """Impulse with stochastic rounding, saturated to the 7-bit trace range."""
+        bumped = trace + np.int64(impulse_int) + np.int64(random < impulse_frac)
+        if bumped > TRACE_MAX or bumped < 0:
+            counters[counter] += 1
+            return _clip(bumped, 0, TRACE_MAX)
+        return bumped
+
+    @numba.njit(cache=True)
+    def _history(traces, spike_time, params, t_epoch, r_decay, r_impulse, counters, counter):
+        """Trace values at within-epoch steps 0..t_epoch, (t_epoch + 1, k, n)."""
+        n_traces, n = traces.shape
+        history = np.empty((t_epoch + 1, n_traces, n), np.int64)
+        history[0] = traces
+        for t in range(1, t_epoch + 1):
+            for k in range(n_traces):
+                for q in range(n):
+                    scaled = params[0, k] * history[t - 1, k, q]  # float64, as Lava
+                    whole = np.floor(scaled)
+                    value = np.int64(whole) + np.int64(r_decay < scaled - whole)
+                    if spike_time[q] == t:
+                        value = _impulse(value, params[1, k], params[2, k], r_impulse,
+                                         counters, counter + k)
+                    history[t, k, q] = value
+        return history
+
+    @numba.njit(cache=True)
+    def _neuron_parts(n, own_time, history, dep_code, factors, products,
+                      side, u, t_epoch):
+        """Per-neuron part of every product, (n_products, n): the dependency
+        flag of this side (or u), the mantissa (pre side) and this side's
+        saturated factors."""
+        parts = np.empty((len(products), n), np.int64)
+        for p in range(len(products)):
+            dep = products[p, 0]
+            for q in range(n):
+                value = products[p, 1] if side == _PRE_SIDE else np.int64(1)
+                if dep == dep_code:
+                    value *= own_time[q] > 0
+                elif side == _POST_SIDE and dep == 2:
+                    value *= u
+                step = own_time[q] if dep == dep_code else t_epoch
+                for f in range(products[p, 4], products[p, 4] + products[p, 5]):
+                    if factors[f, 4] != side:
+                        continue
+                    var = factors[f, 0]
+                    if var == 10:  # the constant C
+                        raw = np.int64(0)
+                    elif var <= 1:  # x0 or y0 as a factor
+                        raw = np.int64(own_time[q] > 0)
+                    else:
+                        raw = history[step, var - 2 - 2 * (side == _POST_SIDE), q]
+                    value *= _factor_value(raw, factors, f)
+                parts[p, q] = value
+        return parts
+
+    @numba.njit(cache=True)
+    def _saturate_accumulator(acc, hit):
+        """``A = clip(A, -2^15 - 1, 2^15 - 1)`` (16-bit signed accumulator)."""
+        for q in range(len(acc)):
+            clipped = _clip(acc[q], ACC_MIN, ACC_MAX)
+            hit[q] |= clipped != acc[q]
+            acc[q] = clipped
+
+    @numba.njit(cache=True)
+    def _product_row(term, pre, post, i, j, product, factors, synaptic, xh, yh, tx, ty):
+        """``term[q]``: the raw (unshifted, 64-bit) product on synapses (j, q)."""
+        n_pre = len(term)
+        for q in range(n_pre):
+            term[q] = pre[q] * post
+        for f in range(product[4], product[4] + product[5]):
+            if factors[f, 4] != _SYNAPSE_SIDE:
+                continue
+            var = factors[f, 0]
+            if var >= 7:  # w, d, t before this epoch
+                source = synaptic[(0, 2, 1)[var - 7]]
+                for q in range(n_pre):
+                    term[q] *= _factor_value(np.int64(source[j, q]), factors, f)
+            elif var <= 3:  # pre trace at the post neuron's spike step
+                row = xh[ty[i, j], var - 2]
+                for q in range(n_pre):
+                    term[q] *= _factor_value(row[q], factors, f)
+            else:  # post trace at the pre neuron's spike step
+                for q in range(n_pre):
+                    term[q] *= _factor_value(yh[tx[i, q], var - 4, j], factors, f)
+
+    @numba.njit(cache=True)
+    def _accumulate(acc, term, product, hit):
+        """``A = clip(A + clip(((P mod 2^32) >> s) << (e + 7)))`` on one row;
+        ``hit`` is set where a wrap or a saturation acts.
+
+        ``|A| < 2^30`` before the first product (``|z| < 2^23``) and
+        ``|A| <= 2^15`` after it, so ``A + P`` never leaves 32 bits. The
+        wraps and the clip of ``P`` run only where the product's widths allow
+        them to act (``ProductPlan.may_saturate``, implied by ``may_wrap``).
+        """
+        right, left = product[3], product[2]
+        if product[6]:  # may saturate (or wrap)
+            for q in range(len(acc)):
+                raw = _wrap32(term[q])  # 32-bit MAC register
+                shifted = (raw >> right) << left  # back to 15 bits, then scale 2^(e + 7)
+                value = _clip(_wrap32(shifted), ACC_MIN, ACC_MAX)  # 32-bit, then 16-bit
+                total = acc[q] + value
+                acc[q] = _clip(total, ACC_MIN, ACC_MAX)  # 16-bit accumulator
+                hit[q] |= (raw != term[q]) | (value != shifted) | (acc[q] != total)
+        else:
+            for q in range(len(acc)):
+                total = acc[q] + ((term[q] >> right) << left)
+                acc[q] = _clip(total, ACC_MIN, ACC_MAX)  # 16-bit accumulator
+                hit[q] |= acc[q] != total
+
+    @numba.njit(cache=True)
+    def _round_to_variable(acc, rule, random, hit):
+        """Sign saturation, stochastic rounding and 9-bit saturation of one
+        row in place; returns on how many synapses of the row a saturation
+        or wrap acted (``hit`` or one of these saturations)."""
+        bits, sign, low, high = rule[2], rule[3], rule[4], rule[5]
+        threshold = np.int64(np.floor(random * (1 << bits)))  # r < k/2^7 <=> k > floor(r 2^7)
+        mask = (np.int64(1) << bits) - 1
+        if sign == _NON_NEGATIVE:
+            for q in range(len(acc)):
+                hit[q] |= acc[q] < 0
+                acc[q] = max(acc[q], 0)
+        elif sign == _NON_POSITIVE:
+            for q in range(len(acc)):
+                hit[q] |= acc[q] > 0
+                acc[q] = min(acc[q], 0)
+        saturated = 0
+        for q in range(len(acc)):
+            value = acc[q]
+            value = (value >> bits) + ((value & mask) > threshold)  # 16-bit acc -> 9 bits
+            acc[q] = _clip(value, low, high)
+            saturated += hit[q] | (acc[q] != value)
+        return saturated
+
+    @numba.njit(cache=True)
+    def _learn(i, ts, w, t1, t2, x_traces, y_traces, tx, ty, rand, kind, t_epoch,
+               post_history, dec_exp, x_params, y_params, rules, products, factors,
+               counters):
+        """Learning phase of instance ``i`` (steps 7-12 of the engine's order)."""
+        n_post, n_pre = w.shape[1:]
+        xh = _history(x_traces[i], tx[i], x_params, t_epoch, rand[1], rand[2], counters,
+                      _X_COUNTER)
+        x_traces[i] = xh[t_epoch]
+        yh = np.zeros((t_epoch + 1, 3, n_post), np.int64)
+        if post_history:
+            yh = _history(y_traces[i], ty[i], y_params, t_epoch, rand[3], rand[4], counters,
+                          _Y_COUNTER)
+            if kind == 1:  # 2F: the histories' end values; 3F keeps the received y
+                y_traces[i] = yh[t_epoch]
+        u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
+        pre = _neuron_parts(n_pre, tx[i], xh, 0, factors, products, _PRE_SIDE, u,
+                            t_epoch)
+        post = _neuron_parts(n_post, ty[i], yh, 1, factors, products, _POST_SIDE, u,
+                             t_epoch)
+        synaptic = (w[i], t1[i], t2[i])
+        new = np.empty((len(rules), n_pre), np.int64)
+        term = np.empty(n_pre, np.int64)
+        hit = np.empty(n_pre, np.bool_)
+        for j in range(n_post):
+            for r in range(len(rules)):
+                acc = new[r]
+                hit[:] = False
+                old = synaptic[rules[r, 0]]
+                for q in range(n_pre):  # 9-bit variable -> 16-bit accumulator
+                    acc[q] = np.int64(old[j, q]) << rules[r, 1]
+                for p in range(rules[r, 6], rules[r, 6] + rules[r, 7]):
+                    if post[p, j] == 0:  # the product is 0 on this row: A = clip(A + 0)
+                        _saturate_accumulator(acc, hit)
+                        continue
+                    _product_row(term, pre[p], post[p, j], i, j, products[p], factors,
+                                 synaptic, xh, yh, tx, ty)
+                    _accumulate(acc, term, products[p], hit)
+                counters[rules[r, 0]] += _round_to_variable(acc, rules[r], rand[5], hit)
+            for r in range(len(rules)):
+                target = synaptic[rules[r, 0]]
+                for q in range(n_pre):
+                    target[j, q] = new[r, q]
+
+    @numba.njit(cache=True)
+    def step(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0, a_buff,
+             rand, config, x_params, y_params, rules, products, factors, counters):
+        """One time step of every instance; returns ``a_out`` (int32).
+
+        ``ts`` is the step number (1, 2, ...); state arrays are updated in
+        place; ``rand`` (n_instances, 6) holds this step's random numbers:
+        the post impulse integer after the first advance, then after the
+        second advance the pre decay double and impulse integer, the post
+        decay double and impulse integer, and the synaptic-variable double;
+        ``config`` is (rule kind, t_epoch, graded, weight_exp, post history
+        needed, decimate exponent or -1).
+        """
+        kind, t_epoch, graded, weight_exp, post_history, dec_exp = config
+        n, n_post, n_pre = w.shape
+        k_step = ts % t_epoch or t_epoch
+        a_out = np.empty((n, n_post), np.int32)
+        for i in range(n):
+            active = np.flatnonzero(s_in[i])
+            for j in range(n_post):
+                a_out[i, j] = np.int32(a_buff[i, j])  # a_out port: 32-bit
+                if a_out[i, j] != a_buff[i, j]:
+                    counters[_A_BUFF_COUNTER] += 1
+                acc = np.int64(0)
+                for q in active:  # graded: w . payload; binary: sum of spiking columns
+                    acc += np.int64(w[i, j, q]) * (s_in[i, q] if graded else 1)
+                acc = _wrap32(acc)  # an int32 sum, as in the NumPy path
+                a_buff[i, j] = acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
+            for q in range(n_pre):
+                if s_in[i, q] != 0:
+                    if tx[i, q] > 0:  # repeated pre spike: impulse now, random 0
+                        for k in range(2):
+                            x_traces[i, k, q] = _impulse(x_traces[i, k, q], x_params[1, k],
+                                                         x_params[2, k], 0, counters,
+                                                         _X_COUNTER + k)
+                    tx[i, q] = k_step
+            if kind != 0:
+                for j in range(n_post):
+                    if bap[i, j] != 0:
+                        y0[i, j] = True
+                        if ty[i, j] > 0:
+                            for k in range(3):
+                                y_traces[i, k, j] = _impulse(
+                                    y_traces[i, k, j], y_params[1, k], y_params[2, k],
+                                    rand[i, 0], counters, _Y_COUNTER + k)
+                        ty[i, j] = k_step
+            if kind == 2:
+                for j in range(n_post):
+                    y_traces[i, 0, j] = y1[i, j]
+                    y_traces[i, 1, j] = y2[i, j]
+                    y_traces[i, 2, j] = y3[i, j]
+            if ts % t_epoch == 0:
+                _learn(i, ts, w, t1, t2, x_traces, y_traces, tx, ty, rand[i], kind, t_epoch,
+                       post_history, dec_exp, x_params, y_params, rules, products, factors,
+                       counters)
+                tx[i] = 0
+                ty[i] = 0
+                y0[i] = False
+        return a_out
