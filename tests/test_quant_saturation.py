@@ -14,12 +14,12 @@ from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
 
 
-def _run(input_rate_hz, fixed_point, steps=200):
+def _run(input_rate_hz, fixed_point, learning_rate=0.01, steps=200):
     """One learning trial of a 12-neuron pattern-generation network; counts and spikes."""
     cfg = from_dict({"task": {"name": "pattern-generation", "n_in": 20, "n_steps": steps,
                               "input_rate_hz": input_rate_hz},
                      "network": {"n_rec": 12, "w_in_scale": 1.0},
-                     "training": {"learning_rate": 0.01}, "fixed_point": fixed_point})
+                     "training": {"learning_rate": learning_rate}, "fixed_point": fixed_point})
     task = make_task(cfg)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -37,23 +37,28 @@ def test_inputs_far_above_the_rate_x1_was_sized_for_saturate_the_input_trace():
     """x1's impulse is sized for 10 Hz; at 400 Hz the 7-bit trace hits 127."""
     watch, _ = _run(400.0, {"input_rate_hz": 10.0})
     assert watch.totals["input->lif.x1"] > 0
-    assert watch.source == "states"
 
 
 def test_a_network_within_its_design_point_saturates_nothing():
-    """Inputs at their design rate and a trace headroom of 16: no register at a bound."""
-    watch, trial = _run(20.0, {"headroom": 16.0})
+    """Inputs at their design rate, a trace headroom of 16 and a small learning rate (the
+    tag's products stay within the accumulator): no clip, no wrap."""
+    watch, trial = _run(20.0, {"headroom": 16.0}, learning_rate=0.001)
     assert trial.z.sum() > 0                   # it spikes, so the traces move
     assert sum(watch.totals.values()) == 0
-    assert "input->lif.x1" in watch.totals and "lif.v" in watch.totals
+    assert {"input->lif.x1", "lif.v", "lif.y3", "error.e"} <= set(watch.totals)
 
 
-def test_counts_come_from_the_engine_when_it_keeps_counters():
-    net = SimpleNamespace(counters={"input->lif.x1": 7})
-    assert saturation_counts(net, Counter({"input->lif.x1": 3})) == {"input->lif.x1": 7}
-    assert saturation_counts(SimpleNamespace(), Counter({"lif.v": 3})) == {"lif.v": 3}
+def test_a_learning_signal_beyond_y3s_range_is_counted_from_the_state():
+    """The engine does not count y3's clip; a state at 0 or 127 does."""
+    spec = SimpleNamespace(groups=[SimpleNamespace(name="lif", offset=0, size=3)])
+    net = SimpleNamespace(spec=spec, sent=SimpleNamespace(y3=np.array([[0, 64, 127]])),
+                          rec={"lif": SimpleNamespace(b=np.zeros((1, 3)))},
+                          e=np.array([[2 ** 15 - 1]]), y3_out=np.array([[100]]),
+                          counters={"input->lif.x1": 7})
     watch = SaturationWatch()
     watch.after_step(net)
+    watch.after_step(net)
     watch.end_run(net)
-    watch.end_run(net)
-    assert watch.totals == {"input->lif.x1": 14} and watch.source == "engine"
+    assert watch.totals == {"lif.y3": 4, "lif.b": 0, "error.e": 2, "error.y3": 0,
+                            "input->lif.x1": 7}
+    assert saturation_counts(net, Counter()) == {"input->lif.x1": 7}

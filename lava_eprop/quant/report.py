@@ -39,7 +39,7 @@ from lava_eprop.engine.spec import network_spec
 from lava_eprop.io import write_json
 from lava_eprop.quant import metrics as qm
 from lava_eprop.quant import models, plots
-from lava_eprop.quant.saturation import MISSING, SaturationWatch
+from lava_eprop.quant.saturation import NOT_COUNTED, SOURCE, SaturationWatch
 from lava_eprop.quant.twin import Arith, twin_weights
 from lava_eprop.reference.params import init_weights, net_params
 from lava_eprop.tasks import make_task
@@ -160,10 +160,10 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
                      "van_rossum_tau_steps": tau_steps},
         "pairs": pairs,
         "models": results,
-        "saturation": {"source": watch.source, "counts": counts,
+        "saturation": {"source": SOURCE, "counts": counts,
                        "total": int(sum(counts.values())),
                        "runs": "the probe and every training trial of the fixed model",
-                       "not_counted": list(MISSING) if watch.source != "engine" else []},
+                       "not_counted": list(NOT_COUNTED)},
         "compiler_warnings": sorted({str(w.message) for w in caught}),
     }
     report["metrics"] = flat_metrics(report)
@@ -209,7 +209,7 @@ def table(report: dict) -> str:
         lines.append(f"{key:28s}" + "".join(f"{models_[m][key]:16.4g}" for m in models_))
     sat = report["saturation"]
     hits = ", ".join(f"{k} {v}" for k, v in sat["counts"].items() if v) or "none"
-    lines += ["", f"saturation ({sat['source']}): total {sat['total']}: {hits}"]
+    lines += ["", f"saturation events: total {sat['total']}: {hits}"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,28 +1,24 @@
 """Saturation counts of the fixed-point network's state variables.
 
-:func:`saturation_counts` is the one place that reads them. ``FastNetwork``
-does not count clip or wrap events itself in this version, so the counts
-come from the states: after every step, each element found at a clip bound
-of its register counts once, summed over instances and steps, per
-``"<projection or group>.<variable>"``:
+Most come from the fast engine itself (:attr:`FastNetwork.counters`): clip
+and wrap events summed over instances and steps, per
+``"<projection or group>.<variable>"``: every synaptic update of ``weights``,
+``tag_1``, ``tag_2`` that a wrap or saturation changed, impulse additions
+that the 7-bit saturation of ``x1``, ``x2``, ``y1..y3`` changed, ``a_buff``
+int32 wraps; per group and the readout ``a_in`` (int32), ``u`` (24-bit wrap)
+and ``v`` (24-bit saturation).
 
-=========================  ==================================================
-``<projection>.weights``   -256 or 255 (8 bits + sign)
-``<projection>.tag_1``     -257 or 255 (Lava's bounds of the tag t)
-``<projection>.tag_2``     255 (d is clipped to 0..255; 0 is its rest value)
-``<projection>.x1``        127 (7-bit trace)
-``<group>.v``, ``.b``      +-(2^23 - 1), 2^23 - 1 (24-bit registers)
-``<group>.y3``             0 or 127 (the learning signal)
-``readout.v``              +-(2^23 - 1)
-``error.e``, ``error.y3``  +-(2^15 - 1); 0 or 127
-=========================  ==================================================
+The engine does not count four clips on the neuron side; they are read from
+the state after every step instead (:func:`state_counts`): an element at a
+clip bound counts once, so a value that merely rests at its bound counts too:
 
-This overcounts a value that rests at its bound without being pushed past
-it (an initial weight of -255 becomes -256 when Lava drops its LSB, and
-stays there) and misses what leaves no trace in the state: the 24-bit wrap
-of ``u``, the 16-bit accumulator and product saturation inside a learning
-update, and the ``min(127, .)`` guards of ``y1``, ``y2`` (bounded by the
-compiler's scaling).
+* ``<group>.y3``: the learning signal ``y3`` at 0 or 127;
+* ``<group>.b``: the ALIF adaptation at ``2^23 - 1``;
+* ``error.e``: the error payload at ``+-(2^15 - 1)``;
+* ``error.y3``: the readout's ``y3`` at 0 or 127.
+
+Not counted: the ``min(127, .)`` guards on the ``y1``, ``y2`` the neurons
+send (the compiler scales both to stay within 127).
 """
 from __future__ import annotations
 
@@ -32,43 +28,34 @@ import numpy as np
 
 from lava_eprop.engine.neurons import ERR_MAX, TRACE_MAX, UV_MAX
 
-V_MAX = UV_MAX - 1
-_PROJECTION_BOUNDS = {"weights": (-256, 255), "tag_1": (-257, 255), "tag_2": (None, 255),
-                      "x1": (None, TRACE_MAX)}
-_GROUP_BOUNDS = {"v": (-V_MAX, V_MAX), "b": (None, V_MAX), "y3": (0, TRACE_MAX)}
-MISSING = ("u (24-bit wrap)", "learning accumulator and products (16 bits)",
-           "y1, y2 (min(127, .) guards)")
+SOURCE = ("clip and wrap events counted by FastNetwork.counters; <group>.y3, <group>.b, "
+          "error.e, error.y3: elements at a clip bound after a step")
+NOT_COUNTED = ("y1, y2 sent by the neurons (min(127, .) guards; the compiler keeps them "
+               "within 127)",)
 
 
-def _at_bounds(values: np.ndarray, bounds: tuple) -> int:
-    low, high = bounds
-    hits = 0 if high is None else np.count_nonzero(values >= high)
-    return int(hits + (0 if low is None else np.count_nonzero(values <= low)))
+def _at_bounds(values: np.ndarray, low, high) -> int:
+    hits = np.count_nonzero(np.asarray(values) >= high)
+    return int(hits + (0 if low is None else np.count_nonzero(np.asarray(values) <= low)))
 
 
-def step_counts(net) -> Counter:
-    """Elements of ``net`` (a :class:`~lava_eprop.engine.FastNetwork`) at a clip bound now."""
+def state_counts(net) -> Counter:
+    """Elements of ``net`` (a :class:`~lava_eprop.engine.FastNetwork`) now at a clip bound
+    the engine does not count."""
     counts = Counter()
-    for name, dense in net.dense.items():
-        for var, bounds in _PROJECTION_BOUNDS.items():
-            counts[f"{name}.{var}"] += _at_bounds(getattr(dense, var), bounds)
     for g in net.spec.groups:
-        state, sent = net.rec[g.name], net.sent
-        for var, bounds in _GROUP_BOUNDS.items():
-            values = getattr(sent, var)[:, g.offset:g.offset + g.size] if var == "y3" \
-                else getattr(state, var)
-            counts[f"{g.name}.{var}"] += _at_bounds(values, bounds)
-    counts["readout.v"] += _at_bounds(net.readout.v, (-V_MAX, V_MAX))
-    counts["error.e"] += _at_bounds(net.e, (-ERR_MAX, ERR_MAX))
-    counts["error.y3"] += _at_bounds(net.y3_out, (0, TRACE_MAX))
+        counts[f"{g.name}.y3"] += _at_bounds(net.sent.y3[:, g.offset:g.offset + g.size], 0,
+                                             TRACE_MAX)
+        counts[f"{g.name}.b"] += _at_bounds(net.rec[g.name].b, None, UV_MAX - 1)
+    counts["error.e"] += _at_bounds(net.e, -ERR_MAX, ERR_MAX)
+    counts["error.y3"] += _at_bounds(net.y3_out, 0, TRACE_MAX)
     return counts
 
 
 def saturation_counts(net, per_step: Counter) -> dict:
-    """The counts of one run of ``net``: its own ``counters`` when the engine keeps them,
-    else ``per_step``, the sum of :func:`step_counts` after each of its steps."""
-    own = getattr(net, "counters", None)
-    return dict(own) if own is not None else dict(per_step)
+    """The counts of one run of ``net``: the engine's ``counters`` and ``per_step``, the sum
+    of :func:`state_counts` after each of its steps."""
+    return {**net.counters, **per_step}
 
 
 class SaturationWatch:
@@ -80,15 +67,11 @@ class SaturationWatch:
 
     def __init__(self) -> None:
         self.totals = Counter()
-        self.source = "states"          # "engine" once a run brought its own counters
         self._run = Counter()
 
     def after_step(self, net) -> None:
-        if not hasattr(net, "counters"):
-            self._run.update(step_counts(net))
+        self._run.update(state_counts(net))
 
     def end_run(self, net) -> None:
-        if hasattr(net, "counters"):
-            self.source = "engine"
         self.totals.update(saturation_counts(net, self._run))
         self._run = Counter()
