@@ -199,10 +199,16 @@ def notes_for(cfg, s: Setup) -> list[str]:
                      "learning it could move spike delivery. Hardware-safe: "
                      "fixed_point.drop_alif_eps: true.")
     if train.reg_coeff > 0:
-        notes.append("The firing-rate regulariser must be added to y3 by the neuron; on chip "
-                     "it is filtered by the tag like the task term.")
+        notes.append("The firing-rate regulariser is added to y3 by the neurons from a rate "
+                     f"trace (time constant fixed_point.reg_tau_ms = "
+                     f"{cfg.fixed_point.reg_tau_ms:g} ms, not the trial mean); on chip the tag "
+                     "filters it like the task term (the float reference applies it to the "
+                     "unfiltered eligibility).")
     if train.feedback == "adaptive":
         notes.append("Adaptive feedback: B is not a plastic projection here; it stays fixed.")
+    if train.feedback == "symmetric":
+        notes.append("Symmetric feedback: B (held by the error process) is set to the learned "
+                     "W_out^T between trials, constant within a trial.")
     if net.readout_bias:
         notes.append("Readout biases have no synapse and are not learned by these rules.")
     if not net.self_connections:

@@ -160,6 +160,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                 "= chosen from weight_range", lo=-8, hi=7, nullable=True),
         "error_max": Field("float", 1.0, "largest |readout error| the y3 factor represents "
                            "(learning signals scale with it)", **_POS, hi=1e6),
+        "reg_tau_ms": Field("float", 1000.0, "time constant of the neurons' firing-rate trace "
+                            "that the on-chip regulariser (training.reg_coeff) compares with "
+                            "training.reg_rate_hz; 1 to 4095 time steps", **_POS, hi=1e6),
         "drop_alif_eps": Field("bool", False, "ALIF: drop eps from the eligibility (e = psi "
                                "zbar) and keep d (tag_2, the synaptic delay on chip) unused"),
         "tolerance": Field("float", 0.2, "largest relative error of a realised time constant "

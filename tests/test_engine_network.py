@@ -6,7 +6,8 @@ with the compiled rules, in ``Loihi2SimCfg``) and
 :class:`~lava_eprop.engine.network.FastNetwork` get the same inputs, targets
 and masks; spikes, membranes, adaptation, third factors, readout, errors and
 every projection's weights, tags (t, d) and x1 traces must be equal at every
-step, with online learning on. Also: the recurrent neuron's sub-threshold
+step, with online learning on and the firing-rate regulariser in the neurons
+(the presets' reg_coeff). Also: the recurrent neuron's sub-threshold
 dynamics are Lava's own fixed-point LIF (``PyLifModelBitAcc``) bit for bit.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from lava_eprop.lava_graph import LavaGraph
 from lava_eprop.reference.params import init_weights
 
 N_IN, N_REC = 12, 12
-NEURON_VARS = ("z", "u", "v", "b", "r", "y1", "y2", "y3")
+NEURON_VARS = ("z", "u", "v", "b", "r", "f", "q", "y1", "y2", "y3")
 ERROR_VARS = ("readout_v", "e", "err_y3")
 DENSE_VARS = ("weights", "tag_1", "tag_2", "x1")
 
@@ -68,7 +69,7 @@ def _setup(name: str, steps: int, seed: int = 0):
     n_out = 2 if classification else 1
     rng = np.random.default_rng(seed)
     weights = init_weights(cfg, N_IN, n_out, rng)
-    spec = network_spec(cfg, plan, weights, N_IN, n_out, classification)
+    spec = network_spec(cfg, plan, weights, N_IN, n_out, classification, n_steps=steps)
     inputs = (rng.random((steps, N_IN)) < 0.15).astype(np.int64)
     if classification:
         targets = np.full(steps, rng.integers(2))
@@ -99,6 +100,8 @@ def _assert_learning_happened(name: str, trace: dict) -> None:
     assert trace["z"].sum() > 0, "no spikes"
     assert (trace["y2"] > 0).any() and (trace["y3"] != neurons.Y_OFFSET).any()
     assert (trace["err_y3"] != neurons.Y_OFFSET).any()
+    assert (np.diff(trace["f"], axis=0) != 0).any() and (trace["q"] != 0).any(), \
+        "the regulariser's rate trace or residual never moved"
     projections = sorted({k.split(".")[0] for k in trace if "." in k})
     for proj in projections:
         w = trace[f"{proj}.weights"]

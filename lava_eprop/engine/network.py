@@ -90,7 +90,7 @@ class FastNetwork:
                                                 learning_rule=p.rule(spec.rule_seed(name, seed)),
                                                 n_instances=n_instances, weight_exp=p.weight_exp)
                       for name, p in spec.projections.items()}
-        self.rec = {g.name: neurons.rec_initial((n_instances, g.size)) for g in spec.groups}
+        self.rec = {g.name: neurons.rec_initial((n_instances, g.size), g.rec) for g in spec.groups}
         zeros = np.zeros((n_instances, spec.n_rec), np.int64)
         self.sent = neurons.RecOut(zeros, zeros, zeros, zeros)
         self.readout = neurons.readout_initial((n_instances, spec.n_out))
@@ -167,7 +167,7 @@ class FastNetwork:
         return {name: np.stack(values) for name, values in out.items()}
 
     def observe(self, names) -> dict:
-        """Current values by name: neuron state ``u, v, b, r`` and sent ``z, y1, y2, y3``
+        """Current values by name: neuron state ``u, v, b, r, f, q`` and sent ``z, y1, y2, y3``
         (groups concatenated), ``readout_v``, ``e``, ``err_y3``, and
         ``<projection>.<var>`` of a projection (``input->lif.weights``, ``.tag_1``,
         ``.tag_2``, ``.x1``, ...)."""

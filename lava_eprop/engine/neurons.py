@@ -36,6 +36,7 @@ ERR_MAX = 2 ** 15 - 1     # error payload: 16-bit signed
 ERR_FRAC = 6              # error payload = readout y3 signal << 6 (6 extra fractional bits)
 Y1_FRAC = 12              # y1's y2 coefficient is a 12-bit fraction
 SOFTMAX_FRAC = 8          # softmax logit differences in units of 1/256
+REG_FRAC = 16             # the regulariser's residual q is in units of 2^-16 of y3
 PROB_FRAC = 16            # probabilities in Q16
 EXP_LUT = np.round(2.0 ** PROB_FRAC * np.exp(-np.arange(16 * 2 ** SOFTMAX_FRAC)
                                              / 2.0 ** SOFTMAX_FRAC)).astype(np.int64)
@@ -89,6 +90,9 @@ class RecParams(NamedTuple):
     l_shift : learning-signal shift into y3 (``round_shift(l_in, l_shift)``)
     da (12-bit), beta_v (24-bit) : ALIF adaptation (0 for LIF)
     y1_leak (7-bit), y1_mant (12-bit fraction) : y1 for ALIF's eps (0 if unused)
+    f_decay (12-bit), f_impulse, f_target (24-bit) : the firing-rate trace of the
+        regulariser; reg_mant (8 bits), reg_shift : its scale into y3
+        (``reg_mant = 0``: no regulariser)
     """
 
     du: int
@@ -102,16 +106,24 @@ class RecParams(NamedTuple):
     beta_v: int = 0
     y1_leak: int = 0
     y1_mant: int = 0
+    f_decay: int = 0
+    f_impulse: int = 0
+    f_target: int = 0
+    reg_mant: int = 0
+    reg_shift: int = 0
 
 
 class RecState(NamedTuple):
-    """State after a step: ``u``, ``v``, ``b`` (24-bit), ``z`` (0/1), ``r`` (refractory count)."""
+    """State after a step: ``u``, ``v``, ``b`` (24-bit), ``z`` (0/1), ``r`` (refractory
+    count), the regulariser's rate trace ``f`` (24-bit) and residual ``q`` (17-bit signed)."""
 
     u: np.ndarray
     v: np.ndarray
     b: np.ndarray
     z: np.ndarray
     r: np.ndarray
+    f: np.ndarray
+    q: np.ndarray
 
 
 class RecOut(NamedTuple):
@@ -123,9 +135,13 @@ class RecOut(NamedTuple):
     y3: np.ndarray
 
 
-def rec_initial(shape) -> RecState:
-    """All-zero state, int64."""
-    return RecState(*(np.zeros(shape, np.int64) for _ in RecState._fields))
+def rec_initial(shape, p: RecParams | None = None) -> RecState:
+    """All-zero int64 state, except the rate trace ``f = p.f_target`` (no rate
+    evidence yet, so the regulariser starts silent)."""
+    zeros = [np.zeros(shape, np.int64) for _ in RecState._fields]
+    if p is not None:
+        zeros[RecState._fields.index("f")] += np.asarray(p.f_target, np.int64)
+    return RecState(*zeros)
 
 
 def rec_step(s: RecState, a_in, l_in, p: RecParams) -> tuple[RecState, RecOut]:
@@ -145,13 +161,23 @@ def rec_step(s: RecState, a_in, l_in, p: RecParams) -> tuple[RecState, RecOut]:
         z' = on & (v > A)                                 strict >, as Lava's LIF
         y2 = on * min(127, (y2_mant * max(0, (vth << 6) - |v - A|)) >> y2_shift)
         y1 = min(127, y1_leak + ((y1_mant * y2 + 2^11) >> 12))
-        y3 = clip(64 + round_shift(l_in, l_shift), 0, 127)
+        f  = clip(decay(f, f_decay) + f_impulse * z', 0, 2^23 - 1)   rate trace
+        a  = q + ((reg_mant * (f - f_target)) >> reg_shift)   regulariser, 2^-16 y3
+        g  = round_shift(a, 16);  q = a - (g << 16)           error feedback:
+                                                          the rounding residual
+                                                          carries to the next step
+        y3 = clip(64 + round_shift(l_in, l_shift) + g, 0, 127)
         r  = clip(r + n_ref * z' - 1, 0, n_ref)
 
     (the plan's ``y2_mant``/``y2_shift`` keep y2 <= 127; the ``min`` only
     guards other parameters). ``y2`` is ``y2_per_psi`` times the pseudo-derivative of this step, ``y1``
     is ``y1_leak + round(y1_per_y2 * y2)`` with ``y1_mant = round(y1_per_y2
-    * 2^12)`` (the leak of ALIF's eps), ``y3 - 64`` is ``Lambda * L``.
+    * 2^12)`` (the leak of ALIF's eps), ``y3 - 64`` is ``Lambda * L``; ``g``
+    adds ``Lambda`` times the firing-rate regulariser's signal ``c_reg (f_j -
+    f0) / (B T dt)`` with the rate ``f_j`` read from the trace ``f`` (see
+    :func:`lava_eprop.engine.spec.reg_params`). Its error-feedback rounding
+    keeps the regulariser's sub-unit signal: the sum of ``g`` over time
+    equals the sum of the exact term to within one unit.
     """
     z_prev = s.z
     vth = np.asarray(p.vth, np.int64) << V_SHIFT                 # 23-bit effective threshold
@@ -165,9 +191,14 @@ def rec_step(s: RecState, a_in, l_in, p: RecParams) -> tuple[RecState, RecOut]:
                              >> np.asarray(p.y2_shift, np.int64))  # 7-bit
     y1 = np.minimum(TRACE_MAX, np.asarray(p.y1_leak, np.int64)
                     + round_shift(np.asarray(p.y1_mant, np.int64) * y2, Y1_FRAC))
-    y3 = np.clip(Y_OFFSET + round_shift(l_in, p.l_shift), 0, TRACE_MAX)
+    f = np.clip(decay(s.f, p.f_decay) + np.asarray(p.f_impulse, np.int64) * z, 0, UV_MAX - 1)
+    acc = s.q + ((np.asarray(p.reg_mant, np.int64) * (f - np.asarray(p.f_target, np.int64)))
+                 >> np.asarray(p.reg_shift, np.int64))             # 2^-16 units of y3
+    g = round_shift(acc, REG_FRAC)
+    q = acc - (g << REG_FRAC)                                     # 17-bit signed residual
+    y3 = np.clip(Y_OFFSET + round_shift(l_in, p.l_shift) + g, 0, TRACE_MAX)
     r = np.clip(s.r + np.asarray(p.n_ref, np.int64) * z - 1, 0, p.n_ref)
-    return RecState(u, v, b, z, r), RecOut(z, y1, y2, y3)
+    return RecState(u, v, b, z, r, f, q), RecOut(z, y1, y2, y3)
 
 
 # ------------------------------------------------------------------ readout

@@ -3,7 +3,8 @@
 Same parameters, units and order of operations as the fixed-point kernels,
 computed in float64 without truncation: every decay is an exact
 multiplication by ``(4096 - d) / 4096``, shifts are exact divisions, the
-registers neither wrap nor saturate, and the softmax is exact. Only the
+registers neither wrap nor saturate, the softmax is exact and the regulariser's
+term is added to y3 exactly (no residual ``q``, which stays 0). Only the
 third factors (integers on the learning engine's ports) are rounded to the
 nearest integer and clipped to 7 bits. Use them to see what the integer
 truncations cost, not for bit-exact comparisons.
@@ -16,6 +17,7 @@ from lava_eprop.engine.neurons import (
     ERR_FRAC,
     ERR_MAX,
     PROB_FRAC,
+    REG_FRAC,
     SOFTMAX_FRAC,
     TRACE_MAX,
     V_SHIFT,
@@ -47,10 +49,13 @@ def rec_step(s: RecState, a_in, l_in, p: RecParams) -> tuple[RecState, RecOut]:
         / 2.0 ** np.asarray(p.y2_shift, float)
     y1 = np.minimum(TRACE_MAX, np.asarray(p.y1_leak, float)
                     + np.asarray(p.y1_mant, float) * y2 / 2.0 ** Y1_FRAC)
-    y3 = np.clip(Y_OFFSET + np.asarray(l_in, float) / 2.0 ** p.l_shift, 0, TRACE_MAX)
+    f = _leak(s.f, p.f_decay) + np.asarray(p.f_impulse, float) * z
+    reg = np.asarray(p.reg_mant, float) * (f - np.asarray(p.f_target, float)) \
+        / 2.0 ** (np.asarray(p.reg_shift, float) + REG_FRAC)
+    y3 = np.clip(Y_OFFSET + np.asarray(l_in, float) / 2.0 ** p.l_shift + reg, 0, TRACE_MAX)
     r = np.clip(s.r + p.n_ref * z - 1, 0, p.n_ref)
     rounded = [np.clip(np.round(y), 0, TRACE_MAX) for y in (y1, y2, y3)]
-    return RecState(u, v, b, z, r), RecOut(z, *rounded)
+    return RecState(u, v, b, z, r, f, np.zeros_like(f)), RecOut(z, *rounded)
 
 
 def readout_step(s: ReadoutState, a_in, p: ReadoutParams) -> ReadoutState:

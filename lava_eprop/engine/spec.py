@@ -11,12 +11,16 @@ integers:
   ``W_rec``; ``recurrent->readout``), delivered ``<< weight_exp`` by
   ``LearningDense``;
 * the feedback ``B_int = clip(round(B * 2^b), -255, 255)`` with the largest
-  ``b`` that keeps ``max|B|`` within 255. Symmetric feedback uses the initial
-  ``W_out^T``: B is held by the error process and does not follow the
-  readout weights as they learn (a documented limitation);
+  ``b`` that keeps ``max|B|`` within 255. B is held by the error process;
+  for symmetric feedback the trainer copies the learned readout weights
+  into it between trials (:meth:`NetworkSpec.with_symmetric_feedback`);
 * per group, the learning-signal shift ``l_shift = b + 6 + log2(Lambda_out) -
   log2(Lambda_rec)``, so ``y3 - 64 = round(Lambda_rec * sum_k B_jk err_k)``
   up to the rounding of ``B`` and of the error payload;
+* the firing-rate regulariser (``training.reg_coeff > 0``, :func:`reg_params`):
+  each recurrent neuron keeps a rate trace and adds ``Lambda_rec`` times the
+  float reference's regularisation signal ``c_reg (f_j - f0) / (B T dt)`` to
+  its y3, so the tag filters it like the task term;
 * the targets: regression ``round(y* Q_out 64)`` (readout register units),
   classification one-hot (0/1); the mask as 0/1.
 """
@@ -28,7 +32,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from compilers.plan import Plan, Projection
+from lava_eprop.errors import UserError
 from lava_eprop.engine.neurons import (
+    DECAY_SHIFT,
+    REG_FRAC,
     UV_MAX,
     V_SHIFT,
     Y1_FRAC,
@@ -98,6 +105,19 @@ class NetworkSpec:
                  for name, p in self.projections.items()}
         return replace(self, projections=projs)
 
+    def frozen(self) -> NetworkSpec:
+        """The same network with the regulariser off: with the error masked, every
+        rule then multiplies by ``y3 - 64 = 0`` and no weight changes (evaluation)."""
+        groups = tuple(replace(g, rec=g.rec._replace(reg_mant=0)) for g in self.groups)
+        return replace(self, groups=groups)
+
+    def with_symmetric_feedback(self, w_out: np.ndarray) -> NetworkSpec:
+        """``B = W_out^T`` from integer readout weights ``w_out`` [n_out, n_rec], in this
+        spec's feedback format (exponent ``feedback_exp``, 8 bits + sign)."""
+        per_unit = self.projection("recurrent->readout").plan.weight_per_unit
+        return replace(self, feedback=_quantize(np.asarray(w_out, float).T / per_unit,
+                                                2.0 ** self.feedback_exp))
+
     def targets(self, targets: np.ndarray, n_steps: int) -> np.ndarray:
         """Task targets ``[..., T(, n_out)]`` -> int64 ``[..., T, n_out]`` for the error."""
         if self.classification:
@@ -128,16 +148,55 @@ def _rec_params(g, l_shift: int) -> RecParams:
                      y1_mant=round(alif.y1_per_y2 * 2 ** Y1_FRAC) if eps else 0)
 
 
+def reg_params(cfg, y3_per_signal: float, n_steps: int) -> dict:
+    """Integer parameters of the on-chip firing-rate regulariser (RecParams fields).
+
+    The rate trace ``f`` decays with ``f_decay = round(4096 dt / reg_tau)`` and
+    jumps by ``f_impulse = 2^(10 + floor(log2 f_decay))`` per spike, so at a
+    steady rate of ``p`` spikes per step ``f ~ f_impulse p 4096 / f_decay``
+    (at most 2^22) and ``f_target = round(f0 dt 4096 f_impulse / f_decay)``.
+    The float signal ``c_reg (f_j - f0) / (B T dt)`` (``f_j`` in spikes/ms,
+    ``B`` the batch size, ``T = n_steps``) is then ``K (f - f_target)`` with
+    ``K = c_reg f_decay / (B T dt^2 4096 f_impulse)``; in units of 2^-16 of y3
+    ``Lambda K 2^16 = reg_mant 2^-reg_shift``, ``reg_mant`` in 128..255.
+    Empty when ``training.reg_coeff`` is 0.
+    """
+    t, dt = cfg.training, cfg.network.dt
+    if t.reg_coeff == 0:
+        return {}
+    tau = cfg.fixed_point.reg_tau_ms
+    d = round(2 ** DECAY_SHIFT * dt / tau)
+    if not 1 <= d <= 2 ** DECAY_SHIFT - 1:
+        raise UserError(f"fixed_point.reg_tau_ms = {tau:g} gives a 12-bit rate decay of {d} "
+                        f"(allowed: reg_tau_ms between {dt * 4096 / 4095.5:.4g} and "
+                        f"{dt * 4096 / 1.5:.4g} at dt = {dt:g})")
+    impulse = 2 ** (10 + math.floor(math.log2(d)))
+    target = round(t.reg_rate_hz / 1000.0 * dt * 2 ** DECAY_SHIFT * impulse / d)
+    k = t.reg_coeff * d / (t.batch_size * n_steps * dt ** 2 * 2 ** DECAY_SHIFT * impulse)
+    scale = y3_per_signal * k * 2 ** REG_FRAC
+    shift = math.floor(math.log2(255 / scale))
+    if shift < 0:
+        raise UserError(f"training.reg_coeff = {t.reg_coeff:g} is too large for the on-chip "
+                        f"regulariser's 8-bit scale (allowed: reg_coeff <= "
+                        f"{t.reg_coeff * 255 / scale:.4g} with these settings)")
+    return dict(f_decay=d, f_impulse=impulse, f_target=min(target, UV_MAX - 1),
+                reg_mant=round(scale * 2 ** shift), reg_shift=shift)
+
+
 def network_spec(cfg, plan: Plan, weights, n_in: int, n_out: int,
-                 classification: bool) -> NetworkSpec:
+                 classification: bool, n_steps: int | None = None) -> NetworkSpec:
     """Integer spec of the network of ``plan`` with float ``weights`` (post x pre);
-    ``classification`` selects the softmax cross-entropy error (the task's kind)."""
+    ``classification`` selects the softmax cross-entropy error (the task's kind);
+    ``n_steps`` (the trial length) enables the regulariser of ``training.reg_coeff``."""
     ro = plan.group("readout")
     fb, b = feedback_format(weights.fb)
     groups, projs, offset = [], {}, 0
     for g in (g for g in plan.groups if g.name != "readout"):
         l_shift = b + 6 + int(math.log2(ro.y3_per_signal)) - int(math.log2(g.y3_per_signal))
-        groups.append(GroupSpec(g.name, g.size, offset, _rec_params(g, l_shift)))
+        rec = _rec_params(g, l_shift)
+        if n_steps is not None:
+            rec = rec._replace(**reg_params(cfg, g.y3_per_signal, n_steps))
+        groups.append(GroupSpec(g.name, g.size, offset, rec))
         for pre, w in (("input", weights.w_in), ("recurrent", weights.w_rec)):
             p = plan.projection(f"{pre}->{g.name}")
             projs[p.name] = ProjectionSpec(p.name, _quantize(w[offset:offset + g.size],

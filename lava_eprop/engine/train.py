@@ -7,11 +7,16 @@ notes; the float optimiser settings do not apply). Every trial starts from
 the current weights with zero neuron state, traces and tags, and rule seed
 ``training.seed + trial``: the ``fixed`` engine (:class:`FastNetwork`) and
 the ``lava`` engine (:class:`LavaGraph`, one Lava run per trial) therefore
-train bit-identically.
+train bit-identically. With symmetric feedback the host copies the learned
+readout weights into B before every trial (B = W_out^T as e-prop's symmetric
+variant wants; random and adaptive feedback keep B fixed). The firing-rate
+regulariser (``training.reg_coeff``) runs in the neurons
+(:func:`lava_eprop.engine.spec.reg_params`).
 
 Losses are the float reference's (:func:`lava_eprop.reference.network.loss_terms`,
 task term only) on the readout ``y = v / (Q_out 64)``. Held-out evaluation
-runs the fast engine with the error masked out: every weight rule multiplies
+runs the fast engine with the error masked out and the regulariser off
+(:meth:`NetworkSpec.frozen`): every weight rule multiplies
 by ``y3 - 64 = 0``, so the weights are frozen during evaluation.
 """
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from compilers import compile_plan
-from lava_eprop.engine.network import FastNetwork
+from lava_eprop.engine.network import READOUT, FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, network_spec
 from lava_eprop.errors import UserError
 from lava_eprop.reference.network import Record, loss_terms
@@ -62,7 +67,7 @@ def _run_lava(spec, inputs, targets, mask, seed):
 
 
 def _evaluate(spec, task, batch, cfg) -> Evaluation:
-    trace, _ = _run_fixed(spec, batch.inputs, batch.targets, batch.mask, cfg.training.seed,
+    trace, _ = _run_fixed(spec.frozen(), batch.inputs, batch.targets, batch.mask, cfg.training.seed,
                           learn=False)
     rec = _record(spec, trace)
     t = cfg.training
@@ -95,7 +100,9 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True) -> Trai
         warnings.simplefilter("ignore")
         plan = compile_plan(cfg)
     w0 = init_weights(cfg, task.n_in, task.n_out, rng)
-    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, task.kind == "classification")
+    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, task.kind == "classification",
+                        n_steps=task.n_steps)
+    symmetric = t.feedback == "symmetric"
     weights = {name: p.weights for name, p in spec.projections.items()}
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=None, initial_weights=w0,
@@ -108,6 +115,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True) -> Trai
         loss = 0.0
         for _ in range(t.batch_size):
             batch = task.sample(1, rng)
+            if symmetric:
+                spec = spec.with_symmetric_feedback(weights[READOUT])
             trace, weights = run(spec.with_weights(weights), batch.inputs, batch.targets,
                                  batch.mask, t.seed + trial)
             trial += 1

@@ -51,7 +51,8 @@ class _EpropNeuronModel(PyLoihiProcessModel):
 class PyEpropNeuronModelFixed(_EpropNeuronModel):
     """Bit-accurate model: exactly :func:`lava_eprop.engine.neurons.rec_step`.
 
-    Widths: u, v, b 24 bits (int64 storage), r up to n_ref, y1..y3 7 bits;
+    Widths: u, v, b, f 24 bits (int64 storage), q 17 bits signed, r up to n_ref,
+    y1..y3 7 bits;
     inputs a_in, l_in int32. Order of operations, shifts and rounding: see
     ``rec_step``.
     """
@@ -61,6 +62,8 @@ class PyEpropNeuronModelFixed(_EpropNeuronModel):
     b: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     z: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
     r: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
+    f: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    q: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=17)
     y1: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)
     y2: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)
     y3: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)
@@ -80,6 +83,8 @@ class PyEpropNeuronModelFloat(_EpropNeuronModel):
     b: np.ndarray = LavaPyType(np.ndarray, float)
     z: np.ndarray = LavaPyType(np.ndarray, float)
     r: np.ndarray = LavaPyType(np.ndarray, float)
+    f: np.ndarray = LavaPyType(np.ndarray, float)
+    q: np.ndarray = LavaPyType(np.ndarray, float)
     y1: np.ndarray = LavaPyType(np.ndarray, float)
     y2: np.ndarray = LavaPyType(np.ndarray, float)
     y3: np.ndarray = LavaPyType(np.ndarray, float)

@@ -49,5 +49,7 @@ class EpropNeuron(AbstractProcess):
         self.y1_out = OutPort(shape=shape)
         self.y2_out = OutPort(shape=shape)
         self.y3_out = OutPort(shape=shape)
-        for var in ("u", "v", "b", "z", "r", "y1", "y2", "y3"):
+        for var in ("u", "v", "b", "z", "r", "q", "y1", "y2", "y3"):
             setattr(self, var, Var(shape=shape, init=np.zeros(shape, np.int64)))
+        self.f = Var(shape=shape, init=np.broadcast_to(np.asarray(params.f_target, np.int64),
+                                                       shape).copy())
