@@ -77,7 +77,7 @@ def dw_cosine(path: Path, report: dict) -> None:
     ax.set_xticklabels(projs, fontsize=7)
     ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.0)
     ax.set_ylabel("cosine of dW")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("weight updates over the probe trial")
     _save(fig, path)
 
