@@ -97,7 +97,8 @@ def test_twin_dense_tag_and_weight_follow_the_hand_derived_recursion():
         tags.append(float(dense.t[0, 0, 0]))
         weights.append(float(dense.w[0, 0, 0]))
     for n in (1, 2, 10, steps):
-        t_n = c_t * X * y2r * sum(a ** (m - 1) * (1 + minus_c_k) ** (n - m) for m in range(1, n + 1))
+        t_n = c_t * X * y2r * sum(a ** (m - 1) * (1 + minus_c_k) ** (n - m)
+                                  for m in range(1, n + 1))
         assert tags[n] == pytest.approx(t_n, rel=1e-12)
     w_end = 5.0 - c_w * (y3r - 64) * sum(tags[:steps])
     assert weights[-1] == pytest.approx(w_end, rel=1e-12)

@@ -30,8 +30,8 @@ from lava_eprop.engine.neurons import ERR_MAX, TRACE_MAX, UV_MAX
 
 SOURCE = ("clip and wrap events counted by FastNetwork.counters; <group>.y3, <group>.b, "
           "error.e, error.y3: elements at a clip bound after a step")
-NOT_COUNTED = ("y1, y2 sent by the neurons (min(127, .) guards; the compiler keeps them "
-               "within 127)",)
+NOT_COUNTED = ("y1, y2 sent by the neurons (min(127, .) guards; the compiler keeps them within "
+               "127)"),
 
 
 def _at_bounds(values: np.ndarray, low, high) -> int:
