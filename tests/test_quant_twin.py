@@ -17,13 +17,15 @@ from lava_eprop.reference.params import init_weights
 N_IN, N_OUT = 30, 2
 
 
-def _spec(neuron, seed=0, learning_rate=None, **network):
-    cfg = small_config(neuron, **network).with_overrides(learning_rate=learning_rate)
+def _spec(neuron, seed=0, learning_rate=None, reg_coeff=50.0, **network):
+    """Spec and float weights of a 12-neuron network with the on-chip regulariser on."""
+    cfg = small_config(neuron, **network).with_overrides(learning_rate=learning_rate,
+                                                         reg_coeff=reg_coeff)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = compile_plan(cfg)
     w = init_weights(cfg, N_IN, N_OUT, np.random.default_rng(seed))
-    return network_spec(cfg, plan, w, N_IN, N_OUT, False), w
+    return network_spec(cfg, plan, w, N_IN, N_OUT, False, n_steps=100), w
 
 
 @pytest.mark.parametrize("neuron", ["lif", "alif"])
@@ -57,19 +59,20 @@ def test_twin_with_chip_rounding_reproduces_fixed_point_spikes(neuron):
 def test_twin_neuron_with_chip_rounding_equals_the_integer_kernel():
     spec, _ = _spec("alif", refractory_steps=2)
     p = spec.groups[-1].rec
-    assert p.beta_v > 0 and p.y1_mant > 0
+    assert p.beta_v > 0 and p.y1_mant > 0 and p.reg_mant > 0
     rng = np.random.default_rng(3)
     shape = (50, 40)
     s = neurons.RecState(u=rng.integers(-2 ** 22, 2 ** 22, shape),
                          v=rng.integers(-2 ** 19, 2 ** 19, shape) + p.vth * 64,
                          b=rng.integers(0, 2 ** 18, shape), z=rng.integers(0, 2, shape),
-                         r=rng.integers(0, 3, shape))
+                         r=rng.integers(0, 3, shape), f=rng.integers(0, 2 ** 22, shape),
+                         q=rng.integers(-2 ** 15, 2 ** 15, shape))
     a_in = rng.integers(-2 ** 12, 2 ** 12, shape)
     l_in = rng.integers(-2 ** 20, 2 ** 20, shape)
     want_state, want_out = neurons.rec_step(s, a_in, l_in, p)
     got_state, got_out = rec_step(TwinState(*(x.astype(float) for x in s)), a_in, l_in, p,
                                   Arith(chip=True))
-    for name in ("u", "v", "b", "z", "r"):
+    for name in neurons.RecState._fields:
         np.testing.assert_array_equal(getattr(got_state, name), getattr(want_state, name))
     for got, want in zip(got_out, want_out):
         np.testing.assert_array_equal(got, want)

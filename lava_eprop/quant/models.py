@@ -2,20 +2,23 @@
 
 All three learn as the chip does: online, after every step, plain SGD with
 the on-chip learning rate (``fixed_point.learning_rate``, default
-``training.learning_rate``), per-step errors not normalised by the number of
-steps or trials, no firing-rate regulariser and no readout bias (neither
-exists on chip). Only the model differs:
+``training.learning_rate``), per-step errors not divided by the number of
+steps, no readout bias (there is no on-chip one). Only the model differs:
 
 * **paper**: :mod:`lava_eprop.reference` (DESIGN section 3: ``rec_step``,
-  the leaky readout, :class:`~lava_eprop.reference.eprop.OnlineEprop`);
-  symmetric feedback follows ``W_out^T`` and adaptive feedback learns like it;
+  the leaky readout, :class:`~lava_eprop.reference.eprop.OnlineEprop` with
+  its firing-rate regulariser on the running rate of the trial, scaled by
+  ``1 / training.batch_size`` as the on-chip one is); symmetric feedback
+  follows ``W_out^T`` every step, adaptive feedback learns like it;
 * **twin**: :class:`lava_eprop.quant.twin.TwinNetwork`;
 * **fixed**: :class:`lava_eprop.engine.FastNetwork` (trial ``k`` with rule
   seed ``seed + k``, as ``lava-eprop train --engine fixed``).
 
-A :class:`Trial` holds what the report compares, in float units: spikes,
-membranes in units of the threshold, the readout ``y`` and the weight change
-``dW`` of every projection of the plan (float weight units).
+Twin and fixed take their feedback from the caller (the report sets
+symmetric feedback to the learned ``W_out^T`` between trials, as the on-chip
+trainer does). A :class:`Trial` holds what the report compares, in float
+units: spikes, membranes in units of the threshold, the readout ``y`` and
+the weight change ``dW`` of every projection of the plan (float weight units).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from lava_eprop.engine import FastNetwork
 from lava_eprop.engine.learning_dense import truncate_weights
 from lava_eprop.engine.spec import NetworkSpec
 from lava_eprop.quant.saturation import SaturationWatch
-from lava_eprop.quant.twin import TwinNetwork
+from lava_eprop.quant.twin import READOUT, TwinNetwork
 from lava_eprop.reference.eprop import OnlineEprop
 from lava_eprop.reference.network import Record, loss_terms, simulate, single_thread_blas, softmax
 from lava_eprop.reference.neurons import initial_state, rec_step
@@ -75,11 +78,12 @@ def _evaluation(z, y, batch: Batch, kind: str, dt: float) -> Evaluation:
 
 # ---------------------------------------------------------------- paper
 def paper_trial(spec: NetworkSpec, w: Weights, p: NetParams, x, targets, mask, kind: str,
-                eta: float, feedback: str) -> Trial:
-    """One trial (``x`` [T, n_in]) of the reference network; ``w`` learns in place."""
+                eta: float, feedback: str, reg: tuple = (0.0, 0.0)) -> Trial:
+    """One trial (``x`` [T, n_in]) of the reference network; ``w`` learns in place.
+    ``reg`` is the regulariser's ``(c_reg, target rate in Hz)`` for this trial."""
     n_rec, n_out = w.w_rec.shape[0], w.w_out.shape[0]
     w0 = split_weights(spec, w.w_in.copy(), w.w_rec.copy(), w.w_out.copy())
-    online = OnlineEprop(p, 1, x.shape[1], n_rec, x.shape[0], 0.0, 0.0)
+    online = OnlineEprop(p, 1, x.shape[1], n_rec, x.shape[0], *reg)
     state = initial_state((1, n_rec))
     y = np.zeros((1, n_out))
     out = {k: [] for k in ("z", "v", "y")}
@@ -178,9 +182,10 @@ def fixed_trial(spec: NetworkSpec, weights: dict, x, targets, mask, seed: int,
 
 def fixed_evaluate(spec: NetworkSpec, weights: dict, batch: Batch, kind: str, seed: int,
                    dt: float) -> Evaluation:
-    """Held-out evaluation with the error masked out (every weight rule then multiplies by
-    ``y3 - 64 = 0``), as ``lava-eprop train --engine fixed`` evaluates."""
-    net = FastNetwork(spec.with_weights(weights), n_instances=batch.size, seed=seed)
+    """Held-out evaluation with the error masked out and the regulariser off (every weight
+    rule then multiplies by ``y3 - 64 = 0``), as ``lava-eprop train --engine fixed``
+    evaluates."""
+    net = FastNetwork(spec.frozen().with_weights(weights), n_instances=batch.size, seed=seed)
     ints = spec.targets(batch.targets, batch.inputs.shape[1])
     rec = net.run(batch.inputs.astype(np.int64), ints, np.zeros(batch.mask.shape, np.int64),
                   record=("z", "readout_v"))

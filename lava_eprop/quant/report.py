@@ -84,7 +84,11 @@ def _scores(ev, kind: str) -> tuple[str, float]:
 
 
 def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, dict]:
-    """Run the report; returns the JSON document and the probe trials (for plots)."""
+    """Run the report; returns the JSON document and the probe trials (for plots).
+
+    ``settings.batch_size`` replaces ``training.batch_size`` (the regulariser scales
+    with it)."""
+    cfg = cfg.with_overrides(batch_size=settings.batch_size)
     task = make_task(cfg)
     kind, dt, seed = task.kind, cfg.network.dt, settings.seed
     with warnings.catch_warnings(record=True) as caught:
@@ -92,28 +96,39 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
         plan = compile_plan(cfg)
     rng = np.random.default_rng(seed)
     w0 = init_weights(cfg, task.n_in, task.n_out, rng)
-    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, kind == "classification")
+    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, kind == "classification",
+                        n_steps=task.n_steps)
     p = net_params(cfg)
-    eta = cfg.fixed_point.learning_rate or cfg.training.learning_rate
-    fb_twin = w0.fb * 2.0 ** spec.feedback_exp
+    t = cfg.training
+    eta = cfg.fixed_point.learning_rate or t.learning_rate
+    reg = (t.reg_coeff / t.batch_size, t.reg_rate_hz)
+    symmetric = t.feedback == "symmetric"
+    out_per_unit = spec.projection(models.READOUT).plan.weight_per_unit
     held = task.held_out(settings.eval_trials, seed)
     state = {"paper": w0.copy(), "twin": twin_weights(spec, w0, Arith(chip=False)),
              "fixed": {k: pr.weights for k, pr in spec.projections.items()}}
     watch = SaturationWatch()
 
+    def twin_feedback():
+        """``B 2^b``: symmetric feedback follows the learned readout between trials."""
+        fb = state["twin"][models.READOUT][0].T / out_per_unit if symmetric else w0.fb
+        return fb * 2.0 ** spec.feedback_exp
+
     def trial(model, x, targets, mask, rule_seed):
         if model == "paper":
             return models.paper_trial(spec, state["paper"], p, x, targets, mask, kind, eta,
-                                      cfg.training.feedback)
+                                      t.feedback, reg)
         if model == "twin":
-            return models.twin_trial(spec, state["twin"], fb_twin, x, targets, mask)
-        return models.fixed_trial(spec, state["fixed"], x, targets, mask, rule_seed, watch)
+            return models.twin_trial(spec, state["twin"], twin_feedback(), x, targets, mask)
+        fixed_spec = spec.with_symmetric_feedback(state["fixed"][models.READOUT]) \
+            if symmetric else spec
+        return models.fixed_trial(fixed_spec, state["fixed"], x, targets, mask, rule_seed, watch)
 
     def evaluate(model):
         if model == "paper":
             return models.paper_evaluate(state["paper"], p, held, kind)
         if model == "twin":
-            return models.twin_evaluate(spec, state["twin"], fb_twin, held, kind, dt)
+            return models.twin_evaluate(spec, state["twin"], twin_feedback(), held, kind, dt)
         return models.fixed_evaluate(spec, state["fixed"], held, kind, seed, dt)
 
     initial = {m: evaluate(m) for m in qm.MODELS}
@@ -156,7 +171,13 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
                      "n_steps": task.n_steps, "task_overrides": settings.task_overrides,
                      "task": dict(cfg.task), "learning_rate": eta,
                      "update": "online SGD every step, all three models",
-                     "regulariser": "off (no on-chip counterpart)",
+                     "regulariser": (f"reg_coeff {t.reg_coeff:g} towards {t.reg_rate_hz:g} Hz, "
+                                     f"divided by batch_size {t.batch_size}: paper on the "
+                                     "running rate of the trial, twin and fixed on the "
+                                     "neurons' rate trace (fixed_point.reg_tau_ms)"),
+                     "feedback": (f"{t.feedback}" + (": paper follows W_out^T every step, "
+                                                     "twin and fixed between trials"
+                                                     if symmetric else "")),
                      "van_rossum_tau_steps": tau_steps},
         "pairs": pairs,
         "models": results,

@@ -12,7 +12,8 @@ of operations, but with no rounding, truncation, wrapping or saturation:
   ``x (4096 - d) / 4096``, exact shifts, the exact softmax; reset by
   subtraction with the previous spike, strict ``>`` threshold, refractory
   counter, ``y1..y3`` as the neuron sends them (``y3 - 64 = Lambda L`` of the
-  previous step);
+  previous step, plus the on-chip firing-rate regulariser's term from the
+  neuron's rate trace ``f``);
 * synapses (:class:`TwinDense`), Lava's ``LearningDense`` with ``t_epoch = 1``:
   the activation ``w . s * 2^weight_exp`` is sent one step later; the trace
   ``x1[t] = exp(-1/x1_tau) x1[t-1] + x1_impulse s[t]`` includes the spike of
@@ -21,14 +22,17 @@ of operations, but with no rounding, truncation, wrapping or saturation:
   Lava's stochastic decay of third factors with tau 65535); ``dw``, ``dd``,
   ``dt`` all read ``w``, ``d``, ``t`` from before the step's update;
 * initial weights are the float weights times ``weight_per_unit``, not
-  rounded; the feedback is ``B 2^b`` (:func:`lava_eprop.engine.spec.feedback_format`);
+  rounded; the feedback is ``B 2^b`` (:func:`lava_eprop.engine.spec.feedback_format`;
+  symmetric feedback: the caller sets it to the learned ``W_out^T`` between
+  trials, as the on-chip trainer does);
   regression targets are ``y* Q 64``, not rounded.
 
 With ``chip=True`` the twin rounds where the chip rounds in its *forward*
 path: initial weights ``clip(round(.), +-255)`` with Lava's first-step drop
 of the least significant bit, activations shifted with floor, decays
 truncated towards zero, 24-bit wrap of ``u`` and saturation of ``v`` and
-``b``, ``y2``, ``y1`` and ``y3`` rounded as the kernels do. Its spike trains
+``b``, ``y2``, ``y1`` and ``y3`` rounded as the kernels do, the rate trace
+truncated and the regulariser's term rounded with its residual carried. Its spike trains
 then equal the fixed-point run's bit for bit as long as no weight changes
 (the error masked out, ``learn=False``). Learning cannot be made bit-exact
 this way: Lava's learning engine rounds the ``x1`` decay, impulses and every
@@ -47,6 +51,7 @@ import numpy as np
 from lava_eprop.engine.neurons import (
     ERR_FRAC,
     PROB_FRAC,
+    REG_FRAC,
     SOFTMAX_FRAC,
     TRACE_MAX,
     UV_MAX,
@@ -92,13 +97,23 @@ class Arith:
 
 
 class TwinState(NamedTuple):
-    """Recurrent state in register units: ``u``, ``v``, ``b``, spike ``z``, refractory ``r``."""
+    """Recurrent state in register units: ``u``, ``v``, ``b``, spike ``z``, refractory ``r``,
+    the regulariser's rate trace ``f`` and rounding residual ``q`` (0 without rounding)."""
 
     u: np.ndarray
     v: np.ndarray
     b: np.ndarray
     z: np.ndarray
     r: np.ndarray
+    f: np.ndarray
+    q: np.ndarray
+
+
+def twin_initial(shape, p: RecParams) -> TwinState:
+    """Zero state with the rate trace at its target (the regulariser starts silent)."""
+    zeros = [np.zeros(shape) for _ in TwinState._fields]
+    zeros[TwinState._fields.index("f")] += float(p.f_target)
+    return TwinState(*zeros)
 
 
 def rec_step(s: TwinState, a_in, l_in, p: RecParams, ar: Arith):
@@ -117,9 +132,13 @@ def rec_step(s: TwinState, a_in, l_in, p: RecParams, ar: Arith):
     y2 = active * ar.clip(ar.shift(p.y2_mant * np.maximum(0.0, vth - np.abs(distance)),
                                    p.y2_shift, half_up=False), None, TRACE_MAX)
     y1 = ar.clip(p.y1_leak + ar.shift(p.y1_mant * y2, Y1_FRAC, half_up=True), None, TRACE_MAX)
-    y3 = ar.clip(Y_OFFSET + ar.shift(l_in, p.l_shift, half_up=True), 0, TRACE_MAX)
+    f = ar.clip(ar.leak(s.f, p.f_decay) + p.f_impulse * z, 0, UV_MAX - 1)
+    acc = s.q + ar.shift(p.reg_mant * (f - p.f_target), p.reg_shift, half_up=False)
+    g = ar.shift(acc, REG_FRAC, half_up=True)
+    q = acc - g * 2.0 ** REG_FRAC if ar.chip else np.zeros_like(acc)
+    y3 = ar.clip(Y_OFFSET + ar.shift(l_in, p.l_shift, half_up=True) + g, 0, TRACE_MAX)
     r = np.clip(s.r + p.n_ref * z - 1, 0, p.n_ref)
-    return TwinState(u, v, b, z, r), (z, y1, y2, y3)
+    return TwinState(u, v, b, z, r, f, q), (z, y1, y2, y3)
 
 
 def readout_step(u, v, a_in, p: ReadoutParams, ar: Arith):
@@ -227,8 +246,7 @@ class TwinNetwork:
                                                       + np.shape(weights[name])[-2:]),
                                       spec.projection(name).plan, self.ar)
                       for name in spec.projections}
-        self.rec = {g.name: TwinState(*(np.zeros((n_instances, g.size))
-                                        for _ in TwinState._fields)) for g in spec.groups}
+        self.rec = {g.name: twin_initial((n_instances, g.size), g.rec) for g in spec.groups}
         self.readout_u = self.readout_v = np.zeros((n_instances, spec.n_out))
         self.l_buff = np.zeros((n_instances, spec.n_rec))
         self.feedback = np.asarray(feedback, float)
