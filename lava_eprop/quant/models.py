@@ -31,7 +31,7 @@ from lava_eprop.engine import FastNetwork
 from lava_eprop.engine.learning_dense import truncate_weights
 from lava_eprop.engine.spec import NetworkSpec
 from lava_eprop.quant.saturation import SaturationWatch
-from lava_eprop.quant.twin import READOUT, TwinNetwork
+from lava_eprop.quant.twin import TwinNetwork
 from lava_eprop.reference.eprop import OnlineEprop
 from lava_eprop.reference.network import Record, loss_terms, simulate, single_thread_blas, softmax
 from lava_eprop.reference.neurons import initial_state, rec_step

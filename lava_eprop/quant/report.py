@@ -35,6 +35,7 @@ from tqdm import tqdm
 from compilers import compile_plan
 from lava_eprop import __version__
 from lava_eprop import config as config_mod
+from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import network_spec
 from lava_eprop.io import write_json
 from lava_eprop.quant import metrics as qm
@@ -103,7 +104,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
     eta = cfg.fixed_point.learning_rate or t.learning_rate
     reg = (t.reg_coeff / t.batch_size, t.reg_rate_hz)
     symmetric = t.feedback == "symmetric"
-    out_per_unit = spec.projection(models.READOUT).plan.weight_per_unit
+    out_per_unit = spec.projection(READOUT).plan.weight_per_unit
     held = task.held_out(settings.eval_trials, seed)
     state = {"paper": w0.copy(), "twin": twin_weights(spec, w0, Arith(chip=False)),
              "fixed": {k: pr.weights for k, pr in spec.projections.items()}}
@@ -111,7 +112,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
 
     def twin_feedback():
         """``B 2^b``: symmetric feedback follows the learned readout between trials."""
-        fb = state["twin"][models.READOUT][0].T / out_per_unit if symmetric else w0.fb
+        fb = state["twin"][READOUT][0].T / out_per_unit if symmetric else w0.fb
         return fb * 2.0 ** spec.feedback_exp
 
     def trial(model, x, targets, mask, rule_seed):
@@ -120,7 +121,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
                                       t.feedback, reg)
         if model == "twin":
             return models.twin_trial(spec, state["twin"], twin_feedback(), x, targets, mask)
-        fixed_spec = spec.with_symmetric_feedback(state["fixed"][models.READOUT]) \
+        fixed_spec = spec.with_symmetric_feedback(state["fixed"][READOUT]) \
             if symmetric else spec
         return models.fixed_trial(fixed_spec, state["fixed"], x, targets, mask, rule_seed, watch)
 
