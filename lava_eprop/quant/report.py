@@ -87,9 +87,9 @@ def _scores(ev, kind: str) -> tuple[str, float]:
 def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, dict]:
     """Run the report; returns the JSON document and the probe trials (for plots).
 
-    ``settings.batch_size`` replaces ``training.batch_size`` (the regulariser scales
-    with it)."""
-    cfg = cfg.with_overrides(batch_size=settings.batch_size)
+    ``settings.batch_size`` and ``settings.seed`` replace ``training.batch_size`` (the
+    regulariser scales with it) and ``training.seed``."""
+    cfg = cfg.with_overrides(batch_size=settings.batch_size, seed=settings.seed)
     task = make_task(cfg)
     kind, dt, seed = task.kind, cfg.network.dt, settings.seed
     with warnings.catch_warnings(record=True) as caught:
