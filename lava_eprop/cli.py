@@ -186,6 +186,86 @@ def deploy_cmd(network, learn, sim, out_dir):
     out = deploy(load_network(network), network, out_dir, learn=learn, sim=sim)
     click.echo(f"wrote {out}/outputs.npz, summary.json" + (", network.npz" if learn else ""))
 
+# ----------------------------------------------------------- quant-report
+def _key_values(option: str, items) -> dict:
+    """``KEY=VALUE`` options -> dict, values read as YAML scalars; UserError if malformed."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} '{item}' is malformed (allowed: KEY=VALUE, e.g. "
+                            f"{option} delay=100)")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UserError(f"{option} '{item}': cannot read the value (allowed: a number, "
+                            "a word or a [list])") from None
+    return out
+
+
+@cli.command("quant-report", epilog=CONFIG_HELP)
+@click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Output directory (created if missing).")
+@click.option("--iterations", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Training iterations of each model before the final evaluation.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials per iteration (all learn online, one after another).")
+@click.option("--eval-trials", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Held-out trials of the initial and final evaluations.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
+              help="Seed of weights and trials (default: training.seed).")
+@click.option("--task", "task_items", multiple=True, metavar="KEY=VALUE",
+              help="Override a task key for shorter trials, e.g. --task delay=100 "
+                   "--task n_cues=3 (repeatable; stated in the JSON).")
+@click.option("--fail-over", "fail_items", multiple=True, metavar="METRIC=VALUE",
+              help="Exit with status 1 if METRIC is worse than VALUE (repeatable). Worse is "
+                   "above for rmse, van_rossum, final_loss, final_nmse, saturation.total; "
+                   "below for spike_agreement, dw_cosine_min, final_accuracy. Metrics: "
+                   "{paper_vs_twin,twin_vs_fixed,paper_vs_fixed}.{readout_rmse,membrane_rmse,"
+                   "spike_agreement,van_rossum,dw_cosine_min}, {paper,twin,fixed}.{final_loss,"
+                   "final_nmse|final_accuracy}, saturation.total.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials, seed,
+                 task_items, fail_items, quiet):
+    """Quantization error: the paper model, its fixed-point twin in float, and the
+    fixed-point network, on the same inputs from the same weights.
+
+    \b
+    quant_report.json  per pair (paper_vs_twin: model mismatch, twin_vs_fixed:
+                       quantization, paper_vs_fixed): readout and membrane RMSE
+                       per step, spike agreement, van Rossum distance, cosine
+                       of the weight updates per projection; per model the
+                       held-out loss and NMSE or accuracy before and after
+                       online training; saturation counts; the settings
+    errors.png, readouts.png, rasters.png, dw_cosine.png, training.png
+    """
+    from lava_eprop.quant import metrics as qm
+    from lava_eprop.quant.report import Settings, load_config, quant_report, table, write_report
+    from lava_eprop.tasks import make_task
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out '{out_dir}' exists and is not a directory")
+    bounds = qm.parse_bounds(fail_items)
+    overrides = _key_values("--task", task_items)
+    cfg = load_config(config_or_preset, overrides)
+    qm.check_names(bounds, make_task(cfg).kind)
+    settings = Settings(iterations=iterations, batch_size=batch_size, eval_trials=eval_trials,
+                        seed=cfg.training.seed if seed is None else seed,
+                        task_overrides=overrides)
+    report, probe = quant_report(cfg, settings, progress=not quiet)
+    failed = qm.violations(report["metrics"], bounds, report["kind"])
+    report["fail_over"] = {"bounds": bounds, "violations": failed}
+    names = write_report(out_dir, report, probe, cfg.network.dt)
+    click.echo(table(report), nl=False)
+    click.echo(f"wrote {out_dir}/{', '.join(names)}")
+    for line in failed:
+        click.echo(f"fail-over: {line}", err=True)
+    if failed:
+        sys.exit(1)
+
 
 def main(argv=None) -> None:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
