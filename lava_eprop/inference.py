@@ -4,13 +4,13 @@ A trained network (``network.npz``) is lowered to the same integer network
 training on chip uses (:func:`lava_eprop.engine.spec.network_spec` with the
 config's fixed-point plan): float weights are quantized as at the start of
 on-chip training, so a network trained with ``--engine fixed`` or ``lava``
-comes back bit for bit. Learning is off: the Lava graph uses plain ``Dense``
-projections (``LavaGraph(learn=False)``) and the fast engine puts the
-weights back after every step (masking the error alone still moves weights
-by 1: a received ``y3 = 64`` may act as 63). Both deliver the weights as
-``LearningDense`` does, after its first-step truncation (mixed-sign 8-bit
-weights lose their lowest bit): :func:`effective_weights`. The readout bias
-``b_out`` is not on chip and is ignored.
+comes back bit for bit. Learning is off: plain ``Dense`` projections in the
+Lava graph (``LavaGraph(learn=False)``) and in the fast engine
+(``FastNetwork(learn=False)``); masking the error alone would still move
+weights by 1 (a received ``y3 = 64`` may act as 63). Both deliver the
+weights as ``LearningDense`` does, after its first-step truncation
+(mixed-sign 8-bit weights lose their lowest bit): :func:`effective_weights`.
+The readout bias ``b_out`` is not on chip and is ignored.
 
 The inputs file is an ``.npz`` holding ``inputs``: 0/1 spikes of shape
 ``[trials, T, n_in]`` (bool, integer or float dtype), ``n_in`` the network's
@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from compilers import compile_plan
-from lava_eprop.engine.learning_dense import truncate_weights
 from lava_eprop.engine.network import FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, network_spec
 from lava_eprop.errors import UserError
@@ -82,28 +81,19 @@ def _silent(spec: NetworkSpec, n_steps: int):
 def effective_weights(spec: NetworkSpec) -> dict:
     """The integer weights each projection delivers (``<< weight_exp``): the spec's
     after ``LearningDense``'s first-step truncation."""
-    net = FastNetwork(spec)
-    return {name: truncate_weights(d.weights[0], d.sign_mode, d.num_weight_bits).astype(np.int64)
-            for name, d in net.dense.items()}
+    net = FastNetwork(spec, learn=False)
+    return {name: d.weights.astype(np.int64) for name, d in net.dense.items()}
 
 
 def run_fast(spec: NetworkSpec, inputs: np.ndarray) -> dict:
-    """All trials at once in the fast engine, weights frozen: ``z`` [trials, T, n_rec],
-    ``readout_v`` [trials, T, n_out] (int64)."""
+    """All trials at once in the fast engine without learning (``FastNetwork(learn=False)``):
+    ``z`` [trials, T, n_rec], ``readout_v`` [trials, T, n_out] (int64)."""
     n, n_steps = inputs.shape[:2]
     targets, mask = _silent(spec, n_steps)
-    net = FastNetwork(spec, n_instances=n)
-    frozen = {name: np.broadcast_to(w, net.dense[name].weights.shape).astype(np.int32)
-              for name, w in effective_weights(spec).items()}
-    out = {"z": [], "readout_v": []}
-    for t in range(n_steps):
-        net.step(inputs[:, t], np.broadcast_to(targets[t], (n, spec.n_out)),
-                 np.broadcast_to(mask[t], (n,)))
-        for name, d in net.dense.items():
-            d.weights = frozen[name].copy()
-        for name, value in net.observe(out).items():
-            out[name].append(value)
-    return {k: np.stack(v, axis=1) for k, v in out.items()}
+    net = FastNetwork(spec, n_instances=n, learn=False)
+    out = net.run(inputs, np.broadcast_to(targets, (n,) + targets.shape),
+                  np.broadcast_to(mask, (n, n_steps)))
+    return {k: np.moveaxis(v, 0, 1) for k, v in out.items()}
 
 
 def run_lava(spec: NetworkSpec, inputs: np.ndarray, hardware: bool = False) -> dict:

@@ -215,3 +215,22 @@ def test_run_config_maps_this_packages_processes_and_refuses_missing_hardware(mo
     monkeypatch.setattr(loihi, "is_installed", lambda: False)
     with pytest.raises(UserError, match="Loihi 2 hardware support is not installed"):
         run_config(hardware=True)
+
+
+@pytest.mark.parametrize("name", ["lif_random", "alif_symmetric", "lif_alif_random"])
+def test_frozen_fast_engine_equals_lava_graph_with_dense(name):
+    """``FastNetwork(learn=False)`` is ``LavaGraph(learn=False)`` (plain ``Dense``) bit for bit
+    at every step, with the error unmasked (so the neurons' y3 moves): weights never change."""
+    spec, inputs, targets, mask = _setup(name, 120)
+    record = NEURON_VARS + ERROR_VARS + tuple(f"{p}.weights" for p in spec.projections)
+    lava = LavaGraph(spec, inputs, targets, mask, learn=False).run(record=record)
+    fast = FastNetwork(spec, learn=False).run(inputs[None], targets[None], mask[None],
+                                              record=record)
+    for var in record:
+        got, want = fast[var][:, 0], lava[var].reshape(fast[var][:, 0].shape)
+        assert np.array_equal(got, want), f"{var} differs first at step " \
+            f"{np.argmax([not np.array_equal(g, w) for g, w in zip(got, want)]) + 1}"
+    assert fast["z"].sum() > 0 and (fast["y3"] != neurons.Y_OFFSET).any()
+    for p in spec.projections:
+        w = fast[f"{p}.weights"]
+        assert (w == w[0]).all() and np.array_equal(w[0, 0], spec.projections[p].weights & ~1)

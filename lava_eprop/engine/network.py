@@ -18,11 +18,21 @@ projections, with a leading axis of independent instances. One
     recurrent->readout: s_in = z, bap = 0, y1 = y2 = 0, y3 = y3_out
 
 Projections learn every step (``t_epoch = 1``) with their compiled rules.
+With ``learn=False`` they are Lava's plain ``Dense`` instead
+(:class:`~lava_eprop.engine.dense.DenseEngine`, the graph of
+``LavaGraph(learn=False)``): the same delivery, after the same first-step
+truncation, and weights that never change; the neurons, readout and error
+step as above (their third factors then reach no synapse).
 
 Saturation and wrap-around events are counted (:attr:`FastNetwork.counters`):
 the projections' own (:attr:`LearningDenseEngine.counters`) and, per neuron
 group and the readout, the int32 wrap of the summed input ``a_in``, the
-24-bit wrap of ``u`` and the 24-bit saturation of ``v``. The neuron events
+24-bit wrap of ``u`` and the 24-bit saturation of ``v``.
+
+With numba (``fused``, the default) the neuron side runs compiled too
+(:mod:`lava_eprop.engine.neurons_fused`, which counts the neuron events
+itself) and updates the neuron state arrays in place; without it,
+:mod:`lava_eprop.engine.neurons` runs, and the neuron events
 are found from outside the kernels: a cheap bound rules them out on most
 steps (``|decay(x)| <= |x|``; a saturated ``v`` sits at a rail), else the
 step's ``u``, ``v`` are recomputed in int64 without wrap or clip (the
@@ -33,7 +43,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_eprop.engine import neurons
+from lava_eprop.engine import fused as fused_kernel
+from lava_eprop.engine import neurons, neurons_fused
+from lava_eprop.engine.dense import DenseEngine
 from lava_eprop.engine.learning_dense import LearningDenseEngine
 from lava_eprop.engine.neurons import UV_MAX, V_SHIFT
 from lava_eprop.engine.spec import NetworkSpec
@@ -41,9 +53,14 @@ from lava_eprop.engine.spec import NetworkSpec
 READOUT = "recurrent->readout"
 
 
-def _a_out(dense: LearningDenseEngine) -> np.ndarray:
+def _a_out(dense: LearningDenseEngine | DenseEngine) -> np.ndarray:
     """What the projection sends this step (its buffer, wrapped to int32)."""
     return dense.a_buff.astype(np.int64).astype(np.int32).astype(np.int64)
+
+
+def _int64(values) -> np.ndarray:
+    """``values`` as a C-ordered int64 array (no copy when it is one)."""
+    return np.ascontiguousarray(values, np.int64)
 
 
 def _u_wraps(u_prev, a_in, du, u_new) -> int:
@@ -72,11 +89,16 @@ class FastNetwork:
     seed : int
         Rule ``rng_seed`` base (:meth:`NetworkSpec.rule_seed`), as the Lava graph's.
     fused : bool, optional
-        Compiled or NumPy projections (:class:`LearningDenseEngine`'s ``fused``).
+        Compiled (numba) or NumPy projections (:class:`LearningDenseEngine`'s
+        ``fused``) and neurons; default: compiled when numba is installed.
+    learn : bool, optional
+        With False the projections are frozen ``Dense`` ones
+        (:class:`DenseEngine`): inference, weights never change.
 
     Attributes
     ----------
-    dense : dict of LearningDenseEngine, keyed by projection name
+    dense : dict of LearningDenseEngine (DenseEngine without learning), keyed by
+        projection name
     rec : dict of RecState per group; sent : RecOut of the last step (all groups)
     readout : ReadoutState; e, y3_out : error outputs; l_buff : B e
     """
@@ -86,14 +108,18 @@ class FastNetwork:
     NEURON_COUNTERS = ("a_in", "u", "v")
 
     def __init__(self, spec: NetworkSpec, n_instances: int = 1, seed: int = 0,
-                 fused: bool | None = None) -> None:
+                 fused: bool | None = None, learn: bool = True) -> None:
         self.spec = spec
         self.n_instances = n_instances
-        self.dense = {name: LearningDenseEngine(weights=p.weights,
-                                                learning_rule=p.rule(spec.rule_seed(name, seed)),
-                                                n_instances=n_instances, weight_exp=p.weight_exp,
-                                                fused=fused)
-                      for name, p in spec.projections.items()}
+        self.learn = learn
+        if learn:
+            self.dense = {name: LearningDenseEngine(
+                weights=p.weights, learning_rule=p.rule(spec.rule_seed(name, seed)),
+                n_instances=n_instances, weight_exp=p.weight_exp, fused=fused)
+                for name, p in spec.projections.items()}
+        else:
+            self.dense = {name: DenseEngine(p.weights, n_instances, weight_exp=p.weight_exp)
+                          for name, p in spec.projections.items()}
         self.rec = {g.name: neurons.rec_initial((n_instances, g.size), g.rec) for g in spec.groups}
         zeros = np.zeros((n_instances, spec.n_rec), np.int64)
         self.sent = neurons.RecOut(zeros, zeros, zeros, zeros)
@@ -102,20 +128,39 @@ class FastNetwork:
         self.y3_out = np.zeros((n_instances, spec.n_out), np.int64)
         self.l_buff = np.zeros((n_instances, spec.n_rec), np.int64)
         self.feedback = np.broadcast_to(spec.feedback, (n_instances,) + spec.feedback.shape)
-        self._neuron_counts = {f"{g.name}.{var}": 0 for g in spec.groups
-                               for var in self.NEURON_COUNTERS}
-        self._neuron_counts.update({"readout.u": 0, "readout.v": 0})
+        # per group and the readout: events counted in the slots A_IN, U_WRAP, V_SAT
+        self._neuron_counts = {name: np.zeros(3, np.int64)
+                               for name in [g.name for g in spec.groups] + ["readout"]}
+        if fused and not fused_kernel.AVAILABLE:
+            raise ValueError("fused=True needs numba, which is not installed")
+        self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
+        if self.fused:
+            self._init_fused()
+
+    def _init_fused(self) -> None:
+        """Parameter tables and per-group output arrays of the compiled neurons."""
+        spec = self.spec
+        self._rec_tables = {g.name: neurons_fused.rec_table(g.rec, g.size) for g in spec.groups}
+        self._outs = {g.name: neurons.RecOut(self.rec[g.name].z, *(
+            np.zeros((self.n_instances, g.size), np.int64) for _ in range(3)))
+            for g in spec.groups}
+        self._error_table = neurons_fused.error_table(spec.error)
+        self._feedback = np.ascontiguousarray(spec.feedback, np.int64)
+        self._readout_decays = (np.int64(spec.readout.du), np.int64(spec.readout.dv))
 
     @property
     def counters(self) -> dict:
         """Saturation and wrap-around events so far, summed over instances and
         steps: ``<projection>.<variable>`` (see
-        :attr:`LearningDenseEngine.counters`), ``<group>.a_in`` (int32 wrap
+        :attr:`LearningDenseEngine.counters`; only ``a_buff`` without learning), ``<group>.a_in`` (int32 wrap
         of the summed input), ``<group>.u`` (24-bit wrap), ``<group>.v``
         (24-bit saturation), ``readout.u``, ``readout.v``."""
         counts = {f"{name}.{var}": n for name, dense in self.dense.items()
                   for var, n in dense.counters.items()}
-        counts.update(self._neuron_counts)
+        for name, slots in self._neuron_counts.items():
+            for slot, var in enumerate(self.NEURON_COUNTERS):
+                if name != "readout" or var != "a_in":
+                    counts[f"{name}.{var}"] = int(slots[slot])
         return counts
 
     def step(self, x, target, mask) -> neurons.RecOut:
@@ -123,39 +168,61 @@ class FastNetwork:
 
         Returns what the neurons sent (all groups concatenated).
         """
-        outs = {}
-        for g in self.spec.groups:
-            wide = _a_out(self.dense[f"input->{g.name}"]) \
-                + _a_out(self.dense[f"recurrent->{g.name}"])
-            a_in = wide.astype(np.int32).astype(np.int64)     # the InPort sums in int32
-            self._neuron_counts[f"{g.name}.a_in"] += int(np.count_nonzero(a_in != wide))
-            l_in = self.l_buff[:, g.offset:g.offset + g.size]
-            before = self.rec[g.name]
-            self.rec[g.name], outs[g.name] = neurons.rec_step(before, a_in, l_in, g.rec)
-            self._count_neuron(g.name, before, a_in, g.rec, self.rec[g.name],
-                               before.z * (np.asarray(g.rec.vth, np.int64) << V_SHIFT))
+        outs, readout_in = self._neurons_fused(target, mask) if self.fused else \
+            self._neurons_numpy(target, mask)
         if len(outs) == 1:  # one group: its outputs are the layer's
             (self.sent,) = outs.values()
         else:
             self.sent = neurons.RecOut(*(np.concatenate([getattr(o, f) for o in outs.values()],
                                                         -1) for f in neurons.RecOut._fields))
-        a_out = _a_out(self.dense[READOUT])
         for g in self.spec.groups:
             out = outs[g.name]
             self.dense[f"input->{g.name}"].step(x, out.z, out.y1, out.y2, out.y3)
             self.dense[f"recurrent->{g.name}"].step(self.sent.z, out.z, out.y1, out.y2, out.y3)
+        self.dense[READOUT].step(self.sent.z, 0, 0, 0, readout_in)
+        return self.sent
+
+    def _neurons_numpy(self, target, mask) -> tuple[dict, np.ndarray]:
+        """The neuron side of a step by :mod:`neurons`: every group, the readout, the
+        error and ``B e``. Returns the groups' outputs and the readout's ``y3``."""
+        outs = {}
+        for g in self.spec.groups:
+            wide = _a_out(self.dense[f"input->{g.name}"]) \
+                + _a_out(self.dense[f"recurrent->{g.name}"])
+            a_in = wide.astype(np.int32).astype(np.int64)     # the InPort sums in int32
+            self._neuron_counts[g.name][neurons_fused.A_IN] += np.count_nonzero(a_in != wide)
+            l_in = self.l_buff[:, g.offset:g.offset + g.size]
+            before = self.rec[g.name]
+            self.rec[g.name], outs[g.name] = neurons.rec_step(before, a_in, l_in, g.rec)
+            self._count_neuron(g.name, before, a_in, g.rec, self.rec[g.name],
+                               before.z * (np.asarray(g.rec.vth, np.int64) << V_SHIFT))
+        a_out = _a_out(self.dense[READOUT])
         before, self.readout = self.readout, neurons.readout_step(self.readout, a_out,
                                                                   self.spec.readout)
         self._count_neuron("readout", before, a_out, self.spec.readout, self.readout, 0)
         self.e, self.y3_out = neurons.error_step(self.readout.v, target, mask, self.spec.error)
         self.l_buff = neurons.learning_signal(self.feedback, self.e)
-        self.dense[READOUT].step(self.sent.z, 0, 0, 0, self.y3_out)
-        return self.sent
+        return outs, self.y3_out
+
+    def _neurons_fused(self, target, mask) -> tuple[dict, np.ndarray]:
+        """:meth:`_neurons_numpy` by the compiled kernels, in place."""
+        for g in self.spec.groups:
+            out = self._outs[g.name]
+            neurons_fused.rec_step(*self.rec[g.name], out.y1, out.y2, out.y3,
+                                   self.dense[f"input->{g.name}"].a_buff,
+                                   self.dense[f"recurrent->{g.name}"].a_buff,
+                                   self.l_buff[:, g.offset:g.offset + g.size],
+                                   self._rec_tables[g.name], self._neuron_counts[g.name])
+        neurons_fused.readout_error_step(*self.readout, self.dense[READOUT].a_buff,
+                                         *self._readout_decays, _int64(target), _int64(mask),
+                                         self._error_table, self._feedback, self.e, self.y3_out,
+                                         self.l_buff, self._neuron_counts["readout"])
+        return self._outs, self.y3_out
 
     def _count_neuron(self, name: str, before, a_in, p, after, reset) -> None:
-        self._neuron_counts[f"{name}.u"] += _u_wraps(before.u, a_in, p.du, after.u)
-        self._neuron_counts[f"{name}.v"] += _v_saturations(before.v, after.u, reset, p.dv,
-                                                           after.v)
+        counts = self._neuron_counts[name]
+        counts[neurons_fused.U_WRAP] += _u_wraps(before.u, a_in, p.du, after.u)
+        counts[neurons_fused.V_SAT] += _v_saturations(before.v, after.u, reset, p.dv, after.v)
 
     def run(self, inputs, targets, mask, record=None) -> dict:
         """Run ``T`` steps; ``inputs`` [I, T, n_in], ``targets`` [I, T, n_out] (integers,
@@ -166,8 +233,11 @@ class FastNetwork:
         """
         record = ("z", "readout_v") if record is None else tuple(record)
         out = {name: [] for name in record}
-        for t in range(inputs.shape[1]):
-            self.step(inputs[:, t], targets[:, t], mask[:, t])
+        # step-major C-ordered int64 copies: every step then reads contiguous arrays
+        inputs, targets, mask = (np.ascontiguousarray(np.moveaxis(a, 1, 0), np.int64)
+                                 for a in (inputs, targets, mask))
+        for t in range(len(inputs)):
+            self.step(inputs[t], targets[t], mask[t])
             seen = self.observe(record)
             for name in record:
                 out[name].append(seen[name])
@@ -177,7 +247,8 @@ class FastNetwork:
         """Current values by name: neuron state ``u, v, b, r, f, q`` and sent ``z, y1, y2, y3``
         (groups concatenated), ``readout_v``, ``e``, ``err_y3``, and
         ``<projection>.<var>`` of a projection (``input->lif.weights``, ``.tag_1``,
-        ``.tag_2``, ``.x1``, ...)."""
+        ``.tag_2``, ``.x1``, ...; only ``.weights`` and ``.a_buff`` without
+        learning, the weights then broadcast to every instance)."""
         seen = {}
         for name in names:
             if name in neurons.RecOut._fields:
@@ -193,5 +264,8 @@ class FastNetwork:
                 seen[name] = np.array(self.y3_out)
             else:
                 proj, var = name.split(".")
-                seen[name] = np.array(getattr(self.dense[proj], var))
+                value = getattr(self.dense[proj], var)
+                if not self.learn and var == "weights":
+                    value = np.broadcast_to(value, (self.n_instances,) + value.shape)
+                seen[name] = np.array(value)
         return seen

@@ -105,12 +105,6 @@ class NetworkSpec:
                  for name, p in self.projections.items()}
         return replace(self, projections=projs)
 
-    def frozen(self) -> NetworkSpec:
-        """The same network with the regulariser off: with the error masked, every
-        rule then multiplies by ``y3 - 64 = 0`` and no weight changes (evaluation)."""
-        groups = tuple(replace(g, rec=g.rec._replace(reg_mant=0)) for g in self.groups)
-        return replace(self, groups=groups)
-
     def with_symmetric_feedback(self, w_out: np.ndarray) -> NetworkSpec:
         """``B = W_out^T`` from integer readout weights ``w_out`` [n_out, n_rec], in this
         spec's feedback format (exponent ``feedback_exp``, 8 bits + sign)."""

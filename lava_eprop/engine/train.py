@@ -17,9 +17,10 @@ of a run (:func:`onto_weight_grid`), so the truncation does not bias them.
 
 Losses are the float reference's (:func:`lava_eprop.reference.network.loss_terms`,
 task term only) on the readout ``y = v / (Q_out 64)``. Held-out evaluation
-runs the fast engine with the error masked out and the regulariser off
-(:meth:`NetworkSpec.frozen`): every weight rule multiplies
-by ``y3 - 64 = 0``, so the weights are frozen during evaluation.
+runs the fast engine without learning (``FastNetwork(learn=False)``: plain
+``Dense`` projections, as ``LavaGraph(learn=False)``), all trials at once:
+the weights are frozen, not merely driven by a masked error (a received
+``y3 = 64`` may act as 63 and move weights by 1).
 """
 from __future__ import annotations
 
@@ -75,10 +76,9 @@ def _record(spec: NetworkSpec, trace: dict) -> Record:
 
 
 def _run_fixed(spec, inputs, targets, mask, seed, learn=True):
-    net = FastNetwork(spec, n_instances=len(inputs), seed=seed)
+    net = FastNetwork(spec, n_instances=len(inputs), seed=seed, learn=learn)
     ints = spec.targets(targets, inputs.shape[1])
-    trace = net.run(inputs.astype(np.int64), ints, mask.astype(np.int64) * int(learn),
-                    record=_RECORD)
+    trace = net.run(inputs.astype(np.int64), ints, mask.astype(np.int64), record=_RECORD)
     return trace, {name: d.weights[0] for name, d in net.dense.items()}
 
 
@@ -92,7 +92,7 @@ def _run_lava(spec, inputs, targets, mask, seed):
 
 
 def _evaluate(spec, task, batch, cfg) -> Evaluation:
-    trace, _ = _run_fixed(spec.frozen(), batch.inputs, batch.targets, batch.mask, cfg.training.seed,
+    trace, _ = _run_fixed(spec, batch.inputs, batch.targets, batch.mask, cfg.training.seed,
                           learn=False)
     rec = _record(spec, trace)
     t = cfg.training

@@ -180,12 +180,11 @@ def fixed_trial(spec: NetworkSpec, weights: dict, x, targets, mask, seed: int,
     return Trial(*(np.array(out[k], float) for k in ("z", "v", "y")), dw=dw)
 
 
-def fixed_evaluate(spec: NetworkSpec, weights: dict, batch: Batch, kind: str, seed: int,
+def fixed_evaluate(spec: NetworkSpec, weights: dict, batch: Batch, kind: str,
                    dt: float) -> Evaluation:
-    """Held-out evaluation with the error masked out and the regulariser off (every weight
-    rule then multiplies by ``y3 - 64 = 0``), as ``lava-eprop train --engine fixed``
-    evaluates."""
-    net = FastNetwork(spec.frozen().with_weights(weights), n_instances=batch.size, seed=seed)
+    """Held-out evaluation without learning (``FastNetwork(learn=False)``: frozen ``Dense``
+    projections), all trials at once, as ``lava-eprop train --engine fixed`` evaluates."""
+    net = FastNetwork(spec.with_weights(weights), n_instances=batch.size, learn=False)
     ints = spec.targets(batch.targets, batch.inputs.shape[1])
     rec = net.run(batch.inputs.astype(np.int64), ints, np.zeros(batch.mask.shape, np.int64),
                   record=("z", "readout_v"))

@@ -135,7 +135,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
             return models.paper_evaluate(state["paper"], p, held, kind)
         if model == "twin":
             return models.twin_evaluate(spec, state["twin"], twin_feedback(), held, kind, dt)
-        return models.fixed_evaluate(spec, state["fixed"], held, kind, seed, dt)
+        return models.fixed_evaluate(spec, state["fixed"], held, kind, dt)
 
     initial = {m: evaluate(m) for m in qm.MODELS}
     saved = {"paper": w0.copy(), "twin": dict(state["twin"]), "fixed": dict(state["fixed"])}
