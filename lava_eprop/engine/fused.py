@@ -142,10 +142,10 @@ if AVAILABLE:
         return bumped
 
     @numba.njit(cache=True)
-    def _history(traces, spike_time, params, t_epoch, r_decay, r_impulse, counters, counter):
-        """Trace values at within-epoch steps 0..t_epoch, (t_epoch + 1, k, n)."""
+    def _history(history, traces, spike_time, params, t_epoch, r_decay, r_impulse, counters,
+                 counter):
+        """Trace values at within-epoch steps 0..t_epoch into ``history`` (t_epoch + 1, k, n)."""
         n_traces, n = traces.shape
-        history = np.empty((t_epoch + 1, n_traces, n), np.int64)
         history[0] = traces
         for t in range(1, t_epoch + 1):
             for k in range(n_traces):
@@ -157,7 +157,6 @@ if AVAILABLE:
                         value = _impulse(value, params[1, k], params[2, k], r_impulse,
                                          counters, counter + k)
                     history[t, k, q] = value
-        return history
 
     @numba.njit(cache=True)
     def _neuron_parts(n, own_time, history, dep_code, factors, products,
@@ -196,12 +195,12 @@ if AVAILABLE:
         """Learning phase of instance ``i`` up to the synapses (steps 7-10 of the
         engine's order): trace histories, the per-neuron parts of every product,
         the stochastic-rounding threshold of every rule."""
-        xh[i] = _history(x_traces[i], tx[i], x_params, t_epoch, rand[1], rand[2], counters,
-                         _X_COUNTER)
+        _history(xh[i], x_traces[i], tx[i], x_params, t_epoch, rand[1], rand[2], counters,
+                 _X_COUNTER)
         x_traces[i] = xh[i, t_epoch]
         if post_history:
-            yh[i] = _history(y_traces[i], ty[i], y_params, t_epoch, rand[3], rand[4], counters,
-                             _Y_COUNTER)
+            _history(yh[i], y_traces[i], ty[i], y_params, t_epoch, rand[3], rand[4], counters,
+                     _Y_COUNTER)
             if kind == 1:  # 2F: the histories' end values; 3F keeps the received y
                 y_traces[i] = yh[i, t_epoch]
         u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
@@ -214,13 +213,17 @@ if AVAILABLE:
 
     @numba.njit(cache=True)
     def step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff, rand,
-             config, x_params, y_params, rules, products, factors, counters):
+             config, x_params, y_params, rules, products, factors, counters, pre, post, xh,
+             yh, thresholds):
         """One time step of every instance up to the synapses' learning.
 
-        Returns ``a_out`` (int32) and, on learning steps, what the synapse
-        updates (:mod:`lava_eprop.engine.rule_codegen`) read: per instance
-        the pre and post parts of every product, the x and y trace histories
-        and the rounding thresholds (empty arrays on other steps).
+        Returns ``a_out`` (int32). On learning steps it fills what the synapse
+        updates (:mod:`lava_eprop.engine.rule_codegen`) read, given as
+        buffers: per instance the pre and post parts of every product
+        (``pre``, ``post``: n_instances, n_products, n), the x and y trace
+        histories (``xh``, ``yh``: n_instances, t_epoch + 1, traces, n) and
+        the rounding thresholds (n_instances, n_rules); other steps leave them
+        as they are.
 
         ``ts`` is the step number (1, 2, ...); state arrays are updated in
         place; ``rand`` (n_instances, 6) holds this step's random numbers:
@@ -234,12 +237,7 @@ if AVAILABLE:
         n, n_post, n_pre = w.shape
         k_step = ts % t_epoch or t_epoch
         a_out = np.empty((n, n_post), np.int32)
-        m = n if ts % t_epoch == 0 else 0  # instances learning now: all or none
-        pre = np.zeros((m, len(products), n_pre), np.int64)
-        post = np.zeros((m, len(products), n_post), np.int64)
-        xh = np.zeros((m, t_epoch + 1, 2, n_pre), np.int64)
-        yh = np.zeros((m, t_epoch + 1, 3, n_post), np.int64)
-        thresholds = np.zeros((m, len(rules)), np.int64)
+        learning = ts % t_epoch == 0  # all instances learn at the same steps
         for i in range(n):
             active = np.flatnonzero(s_in[i])
             for j in range(n_post):
@@ -274,8 +272,8 @@ if AVAILABLE:
                     y_traces[i, 0, j] = y1[i, j]
                     y_traces[i, 1, j] = y2[i, j]
                     y_traces[i, 2, j] = y3[i, j]
-            if m:
+            if learning:
                 _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand[i], kind, t_epoch,
                                   post_history, dec_exp, x_params, y_params, rules, products,
                                   factors, counters, pre, post, xh, yh, thresholds)
-        return a_out, pre, post, xh, yh, thresholds
+        return a_out

@@ -436,6 +436,13 @@ class LearningDenseEngine:
         self._zeros = {shape: np.zeros(shape, np.int64) for shape in
                        ((self.n_instances, self.n_pre), (self.n_instances, self.n_post))}
         self._random, self._random_first = np.empty((0, self.n_instances, 6)), 1
+        n, n_products = self.n_instances, len(self._tables[1])
+        self._learning_buffers = (  # what fused_kernel.step fills for the synapse update
+            np.zeros((n, n_products, self.n_pre), np.int64),
+            np.zeros((n, n_products, self.n_post), np.int64),
+            np.zeros((n, self.t_epoch + 1, len(PRE_TRACES), self.n_pre), np.int64),
+            np.zeros((n, self.t_epoch + 1, len(POST_TRACES), self.n_post), np.int64),
+            np.zeros((n, len(self._tables[0])), np.int64))
 
     def _draw_random_chunk(self) -> None:
         """This and the next steps' random numbers, (steps, n_instances, 6),
@@ -469,14 +476,14 @@ class LearningDenseEngine:
         if self.time_step - self._random_first >= len(self._random):
             self._draw_random_chunk()
         post_shape = (self.n_instances, self.n_post)
-        a_out, *read = fused_kernel.step(
+        a_out = fused_kernel.step(
             self.time_step, self._as_int64(s_in, (self.n_instances, self.n_pre)),
             *(self._as_int64(v, post_shape) for v in (s_in_bap, y1, y2, y3)),
             self.weights, self.x_traces, self.y_traces, self.tx, self.ty, self.y0, self.a_buff,
             self._random[self.time_step - self._random_first], self._config, self._x_table,
-            self._y_table, *self._tables, self._counts)
+            self._y_table, *self._tables, self._counts, *self._learning_buffers)
         if self.time_step % self.t_epoch == 0:
-            pre, post, x_history, y_history, thresholds = read
+            pre, post, x_history, y_history, thresholds = self._learning_buffers
             self._synapse_update(self.weights, self.tag_1, self.tag_2, pre, post, x_history,
                                  y_history, self.tx, self.ty, self.y0, thresholds, self._counts)
         return a_out
