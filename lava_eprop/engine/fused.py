@@ -3,14 +3,15 @@
 :class:`~lava_eprop.engine.learning_dense.LearningDenseEngine` is the
 readable specification: NumPy over whole arrays, one Lava method per
 function. This module and :mod:`lava_eprop.engine.rule_codegen` execute the
-same integer arithmetic as two compiled calls per time step, which removes
-the per-step Python and NumPy overhead that dominates small networks:
+same integer arithmetic as one compiled call per time step, which removes
+the per-step Python and NumPy overhead that dominates small networks. That
+call (:func:`lava_eprop.engine.rule_codegen.connection_step`, generated for
+the connection's rules) runs
 
 * :func:`step` (here, generic): the spiking phase, then on learning steps
   the trace histories, the per-neuron parts of every product and the
   rounding thresholds;
-* the synapse update generated for the connection's rules
-  (:func:`lava_eprop.engine.rule_codegen.synapse_update`): every rule of
+* then, on learning steps, the generated synapse update: every rule of
   every synapse in one loop.
 
 The order of operations, the widths and the random numbers used are
@@ -24,7 +25,7 @@ product and per factor. A product is evaluated as
 ``mantissa * (pre-side factors)[q] * (post-side factors)[j] * (synapse
 factors)[j, q]``: the pre and post parts are computed once per neuron.
 
-Both calls count saturation and wrap-around events (see :data:`COUNTERS`);
+Both parts count saturation and wrap-around events (see :data:`COUNTERS`);
 the NumPy path counts the same events.
 """
 from __future__ import annotations

@@ -424,7 +424,7 @@ class LearningDenseEngine:
     def _init_fused(self) -> None:
         """Tables and contiguous state arrays for :func:`fused_kernel.step`."""
         self._tables = fused_kernel.encode_rules(self._plans, self.sign_mode)
-        self._synapse_update = rule_codegen.synapse_update(*self._tables)
+        self._compiled_step = rule_codegen.connection_step(*self._tables)
         k = self.rule.decimate_exponent
         self._config = np.array([fused_kernel.KINDS[self.rule_kind], self.t_epoch,
                                  int(self.num_message_bits > 0), self.weight_exp,
@@ -443,6 +443,8 @@ class LearningDenseEngine:
             np.zeros((n, self.t_epoch + 1, len(PRE_TRACES), self.n_pre), np.int64),
             np.zeros((n, self.t_epoch + 1, len(POST_TRACES), self.n_post), np.int64),
             np.zeros((n, len(self._tables[0])), np.int64))
+        self._static = (self._config, self._x_table, self._y_table, *self._tables, self._counts,
+                        *self._learning_buffers)  # the step's arguments that never change
 
     def _draw_random_chunk(self) -> None:
         """This and the next steps' random numbers, (steps, n_instances, 6),
@@ -476,17 +478,13 @@ class LearningDenseEngine:
         if self.time_step - self._random_first >= len(self._random):
             self._draw_random_chunk()
         post_shape = (self.n_instances, self.n_post)
-        a_out = fused_kernel.step(
-            self.time_step, self._as_int64(s_in, (self.n_instances, self.n_pre)),
-            *(self._as_int64(v, post_shape) for v in (s_in_bap, y1, y2, y3)),
-            self.weights, self.x_traces, self.y_traces, self.tx, self.ty, self.y0, self.a_buff,
-            self._random[self.time_step - self._random_first], self._config, self._x_table,
-            self._y_table, *self._tables, self._counts, *self._learning_buffers)
-        if self.time_step % self.t_epoch == 0:
-            pre, post, x_history, y_history, thresholds = self._learning_buffers
-            self._synapse_update(self.weights, self.tag_1, self.tag_2, pre, post, x_history,
-                                 y_history, self.tx, self.ty, self.y0, thresholds, self._counts)
-        return a_out
+        as_int64 = self._as_int64
+        return self._compiled_step(
+            self.time_step, as_int64(s_in, (self.n_instances, self.n_pre)),
+            as_int64(s_in_bap, post_shape), as_int64(y1, post_shape), as_int64(y2, post_shape),
+            as_int64(y3, post_shape), self.weights, self.tag_1, self.tag_2, self.x_traces,
+            self.y_traces, self.tx, self.ty, self.y0, self.a_buff,
+            self._random[self.time_step - self._random_first], *self._static)
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> dict:

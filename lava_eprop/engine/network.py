@@ -1,4 +1,4 @@
-"""The fast engine's e-prop network: the Lava graph's integer arithmetic in NumPy.
+"""The fast engine's e-prop network: the Lava graph's integer arithmetic, NumPy or compiled.
 
 Same kernels (:mod:`lava_eprop.engine.neurons`) as the Lava process models,
 and :class:`~lava_eprop.engine.LearningDenseEngine` for the plastic
@@ -31,7 +31,9 @@ group and the readout, the int32 wrap of the summed input ``a_in``, the
 
 With numba (``fused``, the default) the neuron side runs compiled too
 (:mod:`lava_eprop.engine.neurons_fused`, which counts the neuron events
-itself) and updates the neuron state arrays in place; without it,
+itself), updating the neuron, readout and error arrays in place, and the
+readout and error step before the groups' projections (they read nothing
+those write); without numba or with ``fused=False``,
 :mod:`lava_eprop.engine.neurons` runs, and the neuron events
 are found from outside the kernels: a cheap bound rules them out on most
 steps (``|decay(x)| <= |x|``; a saturated ``v`` sits at a rail), else the
@@ -101,6 +103,8 @@ class FastNetwork:
         projection name
     rec : dict of RecState per group; sent : RecOut of the last step (all groups)
     readout : ReadoutState; e, y3_out : error outputs; l_buff : B e
+        The compiled path (``fused``) updates these arrays in place, step after
+        step: copy what is kept (:meth:`observe` and :meth:`run` return copies).
     """
 
     #: Neuron-side counters, per group G and the readout: ``G.a_in``,
@@ -147,6 +151,13 @@ class FastNetwork:
         self._error_table = neurons_fused.error_table(spec.error)
         self._feedback = np.ascontiguousarray(spec.feedback, np.int64)
         self._readout_decays = (np.int64(spec.readout.du), np.int64(spec.readout.dv))
+        # per group: its projections, then the kernel's arguments after their a_buff
+        # (the state arrays, updated in place, and l_buff's view stay the same objects)
+        self._group_calls = [
+            (self.rec[g.name] + self._outs[g.name][1:], self.dense[f"input->{g.name}"],
+             self.dense[f"recurrent->{g.name}"],
+             (self.l_buff[:, g.offset:g.offset + g.size], self._rec_tables[g.name],
+              self._neuron_counts[g.name])) for g in spec.groups]
 
     @property
     def counters(self) -> dict:
@@ -206,13 +217,8 @@ class FastNetwork:
 
     def _neurons_fused(self, target, mask) -> tuple[dict, np.ndarray]:
         """:meth:`_neurons_numpy` by the compiled kernels, in place."""
-        for g in self.spec.groups:
-            out = self._outs[g.name]
-            neurons_fused.rec_step(*self.rec[g.name], out.y1, out.y2, out.y3,
-                                   self.dense[f"input->{g.name}"].a_buff,
-                                   self.dense[f"recurrent->{g.name}"].a_buff,
-                                   self.l_buff[:, g.offset:g.offset + g.size],
-                                   self._rec_tables[g.name], self._neuron_counts[g.name])
+        for state, d_in, d_rec, rest in self._group_calls:
+            neurons_fused.rec_step(*state, d_in.a_buff, d_rec.a_buff, *rest)
         neurons_fused.readout_error_step(*self.readout, self.dense[READOUT].a_buff,
                                          *self._readout_decays, _int64(target), _int64(mask),
                                          self._error_table, self._feedback, self.e, self.y3_out,
@@ -233,8 +239,9 @@ class FastNetwork:
         """
         record = ("z", "readout_v") if record is None else tuple(record)
         out = {name: [] for name in record}
-        # step-major C-ordered int64 copies: every step then reads contiguous arrays
-        inputs, targets, mask = (np.ascontiguousarray(np.moveaxis(a, 1, 0), np.int64)
+        # step-major C-ordered writable int64 copies: every step then reads contiguous
+        # arrays of the types the kernels were compiled for
+        inputs, targets, mask = (np.array(np.moveaxis(a, 1, 0), np.int64, order="C")
                                  for a in (inputs, targets, mask))
         for t in range(len(inputs)):
             self.step(inputs[t], targets[t], mask[t])

@@ -168,7 +168,7 @@ def fixed_trial(spec: NetworkSpec, weights: dict, x, targets, mask, seed: int,
     for t in range(x.shape[0]):
         net.step(x[None, t].astype(np.int64), ints[:, t], mask[None, t].astype(np.int64))
         watch.after_step(net)
-        out["z"].append(net.sent.z[0])
+        out["z"].append(net.sent.z[0].copy())    # the compiled engine updates z in place
         out["v"].append(net.observe(["v"])["v"][0] / _v_unit(spec))
         out["y"].append(net.readout.v[0] / (spec.readout_scale * 64))
     watch.end_run(net)
