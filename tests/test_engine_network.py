@@ -224,12 +224,13 @@ def test_frozen_fast_engine_equals_lava_graph_with_dense(name):
     spec, inputs, targets, mask = _setup(name, 120)
     record = NEURON_VARS + ERROR_VARS + tuple(f"{p}.weights" for p in spec.projections)
     lava = LavaGraph(spec, inputs, targets, mask, learn=False).run(record=record)
-    fast = FastNetwork(spec, learn=False).run(inputs[None], targets[None], mask[None],
-                                              record=record)
-    for var in record:
-        got, want = fast[var][:, 0], lava[var].reshape(fast[var][:, 0].shape)
-        assert np.array_equal(got, want), f"{var} differs first at step " \
-            f"{np.argmax([not np.array_equal(g, w) for g, w in zip(got, want)]) + 1}"
+    for fused in (True, False):
+        fast = FastNetwork(spec, learn=False, fused=fused).run(inputs[None], targets[None],
+                                                               mask[None], record=record)
+        for var in record:
+            got, want = fast[var][:, 0], lava[var].reshape(fast[var][:, 0].shape)
+            assert np.array_equal(got, want), f"{var} (fused={fused}) differs first at step " \
+                f"{np.argmax([not np.array_equal(g, w) for g, w in zip(got, want)]) + 1}"
     assert fast["z"].sum() > 0 and (fast["y3"] != neurons.Y_OFFSET).any()
     for p in spec.projections:
         w = fast[f"{p}.weights"]

@@ -163,9 +163,9 @@ class FastNetwork:
     def counters(self) -> dict:
         """Saturation and wrap-around events so far, summed over instances and
         steps: ``<projection>.<variable>`` (see
-        :attr:`LearningDenseEngine.counters`; only ``a_buff`` without learning), ``<group>.a_in`` (int32 wrap
-        of the summed input), ``<group>.u`` (24-bit wrap), ``<group>.v``
-        (24-bit saturation), ``readout.u``, ``readout.v``."""
+        :attr:`LearningDenseEngine.counters`; only ``a_buff`` without learning),
+        ``<group>.a_in`` (int32 wrap of the summed input), ``<group>.u`` (24-bit
+        wrap), ``<group>.v`` (24-bit saturation), ``readout.u``, ``readout.v``."""
         counts = {f"{name}.{var}": n for name, dense in self.dense.items()
                   for var, n in dense.counters.items()}
         for name, slots in self._neuron_counts.items():
