@@ -24,9 +24,11 @@ CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path o
 @click.version_option(__version__, prog_name="lava-eprop")
 def cli():
     """e-prop (eligibility propagation, Bellec et al. 2020) for recurrent spiking
-    networks: float reference, BPTT comparison, Loihi 2 microcode learning
-    rules in Lava (export-rule, show-rule), and deployment of trained networks
-    (run, export-netx, deploy)."""
+    networks on Loihi 2 through Lava: training in float, on chip in the
+    bit-exact fast engine or as Lava processes (train); Loihi 2 microcode
+    learning rules (export-rule, show-rule); the quantization error of the
+    fixed-point model (quant-report); deployment of trained networks (run,
+    export-netx, deploy). Tutorials: tutorials/01_quickstart.ipynb ff."""
 
 
 @cli.command(epilog=CONFIG_HELP)
