@@ -24,9 +24,11 @@ CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path o
 @click.version_option(__version__, prog_name="lava-eprop")
 def cli():
     """e-prop (eligibility propagation, Bellec et al. 2020) for recurrent spiking
-    networks: float reference, BPTT comparison, Loihi 2 microcode learning
-    rules in Lava (export-rule, show-rule), and deployment of trained networks
-    (run, export-netx, deploy)."""
+    networks on Loihi 2 through Lava: training in float, on chip in the
+    bit-exact fast engine or as Lava processes (train); Loihi 2 microcode
+    learning rules (export-rule, show-rule); the quantization error of the
+    fixed-point model (quant-report); deployment of trained networks (run,
+    export-netx, deploy). Tutorials: tutorials/01_quickstart.ipynb ff."""
 
 
 @cli.command(epilog=CONFIG_HELP)
@@ -51,9 +53,14 @@ def cli():
               default=None, metavar="DIR",
               help="Continue the run whose checkpoint.npz is in DIR (same config, seed and "
                    "method); the result equals an uninterrupted run bit for bit.")
+@click.option("--overflow", type=click.Choice(["count", "fatal"]), default="count",
+              show_default=True,
+              help="--engine fixed: saturation and wrap-around of fixed-point variables are "
+                   "counted into metrics.json (saturation); fatal stops training (exit 1) at "
+                   "the first trial with any.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, quiet):
+          resume_dir, overflow, quiet):
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
@@ -61,7 +68,8 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
                   final_loss (held-out task loss before / after training),
                   loss_curve (training loss per iteration), final_nmse
                   (regression: MSE / target variance) or final_accuracy
-                  (classification, held-out trials), seconds, steps_per_second
+                  (classification, held-out trials), seconds, steps_per_second,
+                  saturation (--engine fixed: events per variable)
     network.npz   trained weights, feedback matrix and the full config
     loss.png, raster.png, readout.png
     """
@@ -70,9 +78,16 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
 
     cfg = config_mod.load(config_or_preset).with_overrides(
         method=method, iterations=iterations, seed=seed)
-    run_training(cfg, engine, out_dir, progress=not quiet, checkpoint_every=checkpoint_every,
-                 resume_dir=resume_dir)
+    metrics = run_training(cfg, engine, out_dir, progress=not quiet,
+                           checkpoint_every=checkpoint_every, resume_dir=resume_dir,
+                           overflow=overflow)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
+    saturation = metrics.get("saturation")
+    if saturation and saturation["total"]:
+        top = sorted(saturation["counts"].items(), key=lambda kv: -kv[1])[:3]
+        click.echo(f"note: {saturation['total']} fixed-point saturation/wrap events ("
+                   + ", ".join(f"{k} {n}" for k, n in top if n)
+                   + "); see metrics.json saturation", err=True)
 
 
 @cli.command("export-rule", epilog=CONFIG_HELP)

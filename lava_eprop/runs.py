@@ -32,6 +32,9 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
         "mean_rate_hz": float(final.record.z.mean() * 1000.0 / cfg.network.dt),
         "package_version": __version__,
     }
+    if result.saturation is not None:
+        metrics["saturation"] = {"total": sum(result.saturation.values()),
+                                 "counts": dict(sorted(result.saturation.items()))}
     if final.nmse is not None:
         metrics.update(initial_nmse=result.initial.nmse, final_nmse=final.nmse)
     else:
@@ -40,11 +43,14 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
 
 
 def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
-                 checkpoint_every: int | None = None, resume_dir: Path | None = None) -> dict:
+                 checkpoint_every: int | None = None, resume_dir: Path | None = None,
+                 overflow: str = "count") -> dict:
     """Train as ``cfg`` says and write the run's files into ``out_dir``.
 
     With ``checkpoint_every`` the run writes ``out_dir/checkpoint.npz`` every
     that many iterations; ``resume_dir`` continues from the checkpoint there.
+    ``overflow`` (``count`` or ``fatal``) is the fixed engine's handling of
+    saturation and wrap-around (:func:`lava_eprop.engine.train.train_fixed`).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -57,13 +63,17 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
         out_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(out_dir / CHECKPOINT_NAME, cfg, state)
 
+    if engine != "fixed" and overflow != "count":
+        raise UserError(f"--overflow {overflow} with --engine {engine} (allowed: --overflow "
+                        "fatal with --engine fixed, which counts saturation)")
     if engine == "float":
         result = train_float(cfg, task, progress=progress, checkpoint=write_checkpoint,
                              checkpoint_every=checkpoint_every, resume=resume)
     else:
         from lava_eprop.engine.train import train_fixed
         result = train_fixed(cfg, task, engine, progress=progress, checkpoint=write_checkpoint,
-                             checkpoint_every=checkpoint_every, resume=resume)
+                             checkpoint_every=checkpoint_every, resume=resume,
+                             overflow=overflow)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)
     save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))

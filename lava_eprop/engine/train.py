@@ -36,12 +36,13 @@ from compilers import compile_plan
 from lava_eprop.checkpoint import TrainState
 from lava_eprop.engine.network import READOUT, FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, network_spec
-from lava_eprop.errors import UserError
+from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.reference.network import Record, loss_terms
 from lava_eprop.reference.params import Weights, init_weights
 from lava_eprop.reference.train import Evaluation, TrainResult, score
 
 ENGINES = ("fixed", "lava")
+OVERFLOW = ("count", "fatal")
 _RECORD = ("z", "v", "b", "y2", "readout_v")
 GRID = 0x6E1D            # stream of onto_weight_grid's draws, keyed by (seed, trial, GRID)
 
@@ -65,6 +66,20 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
     return out
 
 
+def _add_counts(result: TrainResult, counts: dict, overflow: str, it: int, trial: int) -> None:
+    """Sum a trial's saturation counts into ``result``; raise if fatal and any happened."""
+    total = result.saturation if result.saturation is not None else {}
+    for name, n in counts.items():
+        total[name] = total.get(name, 0) + int(n)
+    result.saturation = total
+    hit = {name: n for name, n in counts.items() if n}
+    if overflow == "fatal" and hit:
+        listed = ", ".join(f"{name} {n}" for name, n in sorted(hit.items()))
+        raise NumericalError(f"fixed-point saturation or wrap-around in iteration {it + 1} "
+                             f"(trial {trial}): {listed} events (--overflow fatal; the last "
+                             "checkpoint stays valid)")
+
+
 def _record(spec: NetworkSpec, trace: dict) -> Record:
     """Float view [B, T, ...] of recorded integer traces [T, B, ...]: ``y`` the readout,
     ``v`` and ``a`` (the adaptation b) in units of the threshold, ``psi`` holds y2."""
@@ -75,14 +90,16 @@ def _record(spec: NetworkSpec, trace: dict) -> Record:
     return Record(z=per["z"], v=per["v"] / v_unit, a=per["b"] / v_unit, psi=per["y2"], y=y)
 
 
-def _run_fixed(spec, inputs, targets, mask, seed, learn=True):
+def _run_fixed(spec, inputs, targets, mask, seed, learn=True, counts=None):
     net = FastNetwork(spec, n_instances=len(inputs), seed=seed, learn=learn)
     ints = spec.targets(targets, inputs.shape[1])
     trace = net.run(inputs.astype(np.int64), ints, mask.astype(np.int64), record=_RECORD)
+    if counts is not None:
+        counts.update(net.counters)
     return trace, {name: d.weights[0] for name, d in net.dense.items()}
 
 
-def _run_lava(spec, inputs, targets, mask, seed):
+def _run_lava(spec, inputs, targets, mask, seed, counts=None):
     from lava_eprop.lava_graph import LavaGraph
     graph = LavaGraph(spec, inputs[0].astype(np.int64), spec.targets(targets[0], inputs.shape[1]),
                       mask[0].astype(np.int64), seed=seed)
@@ -115,8 +132,15 @@ def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:
 def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
-                resume: TrainState | None = None) -> TrainResult:
+                resume: TrainState | None = None, overflow: str = "count") -> TrainResult:
     """Train on chip as ``cfg`` says with the ``fixed`` (fast) or ``lava`` engine.
+
+    The ``fixed`` engine counts every saturation and wrap-around of the
+    training trials (:attr:`FastNetwork.counters`) into ``result.saturation``
+    (after ``resume``: of the resumed part); ``overflow="fatal"`` stops at the
+    first trial with any event, raising :class:`NumericalError` that names the
+    iteration, the trial and the variables (the last checkpoint, written at an
+    earlier iteration's end, stays valid).
 
     Every ``checkpoint_every`` iterations ``checkpoint`` receives the run's
     :class:`~lava_eprop.checkpoint.TrainState`: the integer weights and the
@@ -129,6 +153,9 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if overflow not in OVERFLOW or (overflow == "fatal" and engine != "fixed"):
+        raise UserError(f"--overflow {overflow} with --engine {engine} (allowed: --overflow "
+                        "count, or --overflow fatal with --engine fixed, which counts)")
     t = cfg.training
     if t.method != "eprop":
         raise UserError(f"--method {t.method} with --engine {engine}: on-chip training is "
@@ -165,8 +192,11 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
             batch = task.sample(1, rng)
             if symmetric:
                 spec = spec.with_symmetric_feedback(weights[READOUT])
+            counts = {} if engine == "fixed" else None
             trace, weights = run(spec.with_weights(weights), batch.inputs, batch.targets,
-                                 batch.mask, t.seed + trial)
+                                 batch.mask, t.seed + trial, counts=counts)
+            if counts is not None:
+                _add_counts(result, counts, overflow, it, trial)
             weights = onto_weight_grid(weights, np.random.default_rng([t.seed, trial, GRID]))
             trial += 1
             rec = _record(spec, trace)

@@ -50,6 +50,7 @@ class TrainResult:
     eval_curve: list = field(default_factory=list)
     seconds: float = 0.0
     steps_simulated: int = 0
+    saturation: dict | None = None    # fixed-point engine: saturation/wrap events per variable
 
 
 def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config) -> Evaluation:
