@@ -257,12 +257,18 @@ def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials,
                        online training; saturation counts; the settings
     errors.png, readouts.png, rasters.png, dw_cosine.png, training.png
     """
+    from lava_eprop.io import check_output_dir
     from lava_eprop.quant import metrics as qm
-    from lava_eprop.quant.report import Settings, load_config, quant_report, table, write_report
+    from lava_eprop.quant.report import (
+        Settings,
+        load_config,
+        quant_report,
+        table,
+        write_report,
+    )
     from lava_eprop.tasks import make_task
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out '{out_dir}' exists and is not a directory")
+    check_output_dir(out_dir)
     bounds = qm.parse_bounds(fail_items)
     overrides = _key_values("--task", task_items)
     cfg = load_config(config_or_preset, overrides)
@@ -298,6 +304,13 @@ def main(argv=None) -> None:
     except NumericalError as exc:
         click.echo(f"error: numerical fault: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:                  # a path the user gave cannot be read or written
+        if exc.filename is None:
+            raise
+        click.echo(f"error: cannot use '{exc.filename}': {exc.strerror or exc} (allowed: a "
+                   "readable file, or a directory path whose parents are writable "
+                   "directories)", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

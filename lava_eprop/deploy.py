@@ -21,7 +21,7 @@ import numpy as np
 from lava_eprop.engine.network import READOUT
 from lava_eprop.errors import UserError
 from lava_eprop.inference import integer_spec, readout_values, run_fast, run_lava
-from lava_eprop.io import write_json, write_npz
+from lava_eprop.io import check_output_dir, write_json, write_npz
 from lava_eprop.network_file import TrainedNetwork, save_network
 
 HW_MISSING = ("Loihi 2 hardware support (lava-loihi) is not installed; run in the simulator "
@@ -37,8 +37,7 @@ def check_hardware() -> None:
 
 def _out_dir(out_dir: Path | None, network: Path, default: str) -> Path:
     out = Path(out_dir) if out_dir is not None else Path(network).parent / default
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out '{out}' exists and is not a directory")
+    check_output_dir(out)
     return out
 
 

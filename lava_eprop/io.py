@@ -16,6 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
+from lava_eprop.errors import UserError
 
 
 @contextlib.contextmanager
@@ -54,3 +55,22 @@ def write_npz(path: str | Path, arrays: dict) -> None:
                 np.lib.format.write_array(buf, np.array(arr, order="C"), allow_pickle=False)
                 zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
                             buf.getvalue())
+
+
+def check_output_dir(path: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output directory that could not be created.
+
+    Its nearest existing ancestor (or itself) must be a writable directory.
+    Nothing is created here.
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "it" if probe == path else f"'{probe}'"
+        raise UserError(f"{option} '{path}' cannot be a directory: {what} is a file "
+                        "(allowed: a new or existing directory path)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"{option} '{path}': '{probe}' is not writable (allowed: a "
+                        "directory you can write to)")

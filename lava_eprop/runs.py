@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from lava_eprop import __version__, plots
 from lava_eprop.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from lava_eprop.config import Config
 from lava_eprop.errors import UserError
-from lava_eprop.io import write_json
+from lava_eprop.io import check_output_dir, write_json
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.train import TrainResult, train_float
 from lava_eprop.resources import check_memory
@@ -53,8 +52,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
     saturation and wrap-around (:func:`lava_eprop.engine.train.train_fixed`).
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out '{out_dir}' exists and is not a directory")
+    check_output_dir(out_dir)
     task = make_task(cfg)
     check_memory(cfg, task.n_in, task.n_steps)
     resume = load_checkpoint(resume_dir, cfg, engine) if resume_dir is not None else None

@@ -44,17 +44,21 @@ def test_train_classification_with_bptt_reports_accuracy(tmp_path):
     assert metrics["method"] == "bptt" and 0 <= metrics["final_accuracy"] <= 1
 
 
-def test_same_seed_gives_identical_results_across_processes_and_hash_seeds(tmp_path):
-    for name, hash_seed in (("a", "1"), ("b", "4242")):
+@pytest.mark.parametrize("engine", ["float", "fixed"])
+def test_same_seed_gives_identical_results_across_processes_and_hash_seeds(tmp_path, engine):
+    for name, hash_seed, seed in (("a", "1", "0"), ("b", "4242", "0"), ("c", "1", "1")):
         res = subprocess.run(
             [sys.executable, "-m", "lava_eprop.cli", "train", "pattern-generation",
-             "--iterations", "2", "--out", str(tmp_path / name), "--quiet"],
+             "--engine", engine, "--iterations", "2", "--seed", seed,
+             "--out", str(tmp_path / name), "--quiet"],
             capture_output=True, text=True, timeout=600,
             env={**os.environ, "PYTHONHASHSEED": hash_seed})
         assert res.returncode == 0, res.stderr
     a, b = np.load(tmp_path / "a" / "network.npz"), np.load(tmp_path / "b" / "network.npz")
     for key in ("w_in", "w_rec", "w_out", "fb"):
         np.testing.assert_array_equal(a[key], b[key])
+    c = np.load(tmp_path / "c" / "network.npz")          # another seed, another network
+    assert not np.array_equal(a["w_rec"], c["w_rec"])
     ma = json.loads((tmp_path / "a" / "metrics.json").read_text())
     mb = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert ma["loss_curve"] == mb["loss_curve"] and ma["final_nmse"] == mb["final_nmse"]
@@ -109,3 +113,20 @@ def test_help_lists_train_and_its_options():
     res = cli("train", "--help")
     for option in ("--engine", "--method", "--iterations", "--seed", "--out"):
         assert option in res.stdout
+
+
+def test_an_output_path_under_a_file_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    res = cli("train", "pattern-generation", "--out", blocker / "run")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith("error: --out ") and "is a file" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_path_errors_are_one_line(tmp_path):
+    """A file-system error on a user path (here: a directory given as the network
+    file) is one line, exit 2, not a traceback."""
+    res = cli("export-netx", tmp_path, "-o", tmp_path / "n.h5")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
