@@ -44,7 +44,6 @@ engine itself.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
@@ -61,6 +60,7 @@ from lava_eprop.engine.neurons import (
     ErrorParams,
     ReadoutParams,
     RecParams,
+    RecState,
 )
 from lava_eprop.engine.spec import W_MAX, NetworkSpec
 
@@ -96,17 +96,9 @@ class Arith:
         return np.where(x > UV_MAX, x - 2 * UV_MAX, np.where(x <= -UV_MAX, x + 2 * UV_MAX, x))
 
 
-class TwinState(NamedTuple):
-    """Recurrent state in register units: ``u``, ``v``, ``b``, spike ``z``, refractory ``r``,
-    the regulariser's rate trace ``f`` and rounding residual ``q`` (0 without rounding)."""
-
-    u: np.ndarray
-    v: np.ndarray
-    b: np.ndarray
-    z: np.ndarray
-    r: np.ndarray
-    f: np.ndarray
-    q: np.ndarray
+TwinState = RecState
+"""The twin's recurrent state: the fields of the integer kernel's :class:`RecState`
+(``u, v, b, z, r, f, q``) as float64 in register units (``q`` stays 0 without rounding)."""
 
 
 def twin_initial(shape, p: RecParams) -> TwinState:
