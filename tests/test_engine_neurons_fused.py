@@ -66,3 +66,19 @@ def test_compiled_neurons_count_wraps_and_saturations_as_numpy_path(name):
     groups = [g.name for g in spec.groups]
     assert sum(counts[f"{g}.u"] for g in groups) > 0
     assert sum(counts[f"{g}.v"] for g in groups) > 0
+
+
+@pytest.mark.parametrize("name", ["lif_symmetric", "lif_random"])
+def test_compiled_neurons_count_signal_clips_as_numpy_path(name):
+    """Regression targets scaled by 2^10 put the readout far from them: the error
+    payload hits its 16-bit clip, the readout's y3 its 7-bit clip, and B e pushes the
+    neurons' y3 to 0 or 127. Both paths count the same events."""
+    steps = 120
+    spec = _setup(name, steps)[0]
+    data = [(x, t * 2 ** 10, m) for x, t, m in
+            (_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES))]
+    traces, nets = _both_paths(spec, data, steps)
+    _assert_equal(traces, nets)
+    counts = nets[0].counters
+    assert counts["error.e"] > 0 and counts["error.y3"] > 0
+    assert sum(counts[f"{g.name}.y3"] for g in spec.groups) > 0

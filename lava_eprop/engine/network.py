@@ -107,9 +107,11 @@ class FastNetwork:
         step: copy what is kept (:meth:`observe` and :meth:`run` return copies).
     """
 
-    #: Neuron-side counters, per group G and the readout: ``G.a_in``,
-    #: ``G.u``, ``G.v``, ``readout.u``, ``readout.v``.
-    NEURON_COUNTERS = ("a_in", "u", "v")
+    #: Neuron-side counters by slot (:mod:`neurons_fused`), per group G: ``G.a_in``,
+    #: ``G.u``, ``G.v``, ``G.b``, ``G.f``, ``G.y3``; of the readout and error process.
+    NEURON_COUNTERS = ("a_in", "u", "v", "b", "f", "y3")
+    READOUT_COUNTERS = (("readout.u", neurons_fused.U_WRAP), ("readout.v", neurons_fused.V_SAT),
+                        ("error.e", neurons_fused.E_SAT), ("error.y3", neurons_fused.E_Y3_CLIP))
 
     def __init__(self, spec: NetworkSpec, n_instances: int = 1, seed: int = 0,
                  fused: bool | None = None, learn: bool = True) -> None:
@@ -132,8 +134,8 @@ class FastNetwork:
         self.y3_out = np.zeros((n_instances, spec.n_out), np.int64)
         self.l_buff = np.zeros((n_instances, spec.n_rec), np.int64)
         self.feedback = np.broadcast_to(spec.feedback, (n_instances,) + spec.feedback.shape)
-        # per group and the readout: events counted in the slots A_IN, U_WRAP, V_SAT
-        self._neuron_counts = {name: np.zeros(3, np.int64)
+        # per group and the readout: events counted in the slots of neurons_fused
+        self._neuron_counts = {name: np.zeros(neurons_fused.N_COUNTERS, np.int64)
                                for name in [g.name for g in spec.groups] + ["readout"]}
         if fused and not fused_kernel.AVAILABLE:
             raise ValueError("fused=True needs numba, which is not installed")
@@ -165,13 +167,19 @@ class FastNetwork:
         steps: ``<projection>.<variable>`` (see
         :attr:`LearningDenseEngine.counters`; only ``a_buff`` without learning),
         ``<group>.a_in`` (int32 wrap of the summed input), ``<group>.u`` (24-bit
-        wrap), ``<group>.v`` (24-bit saturation), ``readout.u``, ``readout.v``."""
+        wrap), ``<group>.v``, ``<group>.b``, ``<group>.f`` (24-bit saturation),
+        ``<group>.y3`` (learning signal clipped to 7 bits), ``readout.u``,
+        ``readout.v``, ``error.e`` (16-bit clip of the error, unmasked steps),
+        ``error.y3`` (7-bit clip of the readout's y3)."""
         counts = {f"{name}.{var}": n for name, dense in self.dense.items()
                   for var, n in dense.counters.items()}
         for name, slots in self._neuron_counts.items():
-            for slot, var in enumerate(self.NEURON_COUNTERS):
-                if name != "readout" or var != "a_in":
-                    counts[f"{name}.{var}"] = int(slots[slot])
+            if name == "readout":
+                counts.update({key: int(slots[slot])
+                               for key, slot in self.READOUT_COUNTERS})
+            else:
+                counts.update({f"{name}.{var}": int(slots[slot])
+                               for slot, var in enumerate(self.NEURON_COUNTERS)})
         return counts
 
     def step(self, x, target, mask) -> neurons.RecOut:
@@ -207,11 +215,14 @@ class FastNetwork:
             self.rec[g.name], outs[g.name] = neurons.rec_step(before, a_in, l_in, g.rec)
             self._count_neuron(g.name, before, a_in, g.rec, self.rec[g.name],
                                before.z * (np.asarray(g.rec.vth, np.int64) << V_SHIFT))
+            self._count_rec_clips(g.name, before, l_in, g.rec, self.rec[g.name],
+                                  outs[g.name].y3)
         a_out = _a_out(self.dense[READOUT])
         before, self.readout = self.readout, neurons.readout_step(self.readout, a_out,
                                                                   self.spec.readout)
         self._count_neuron("readout", before, a_out, self.spec.readout, self.readout, 0)
         self.e, self.y3_out = neurons.error_step(self.readout.v, target, mask, self.spec.error)
+        self._count_error_clips(target, mask)
         self.l_buff = neurons.learning_signal(self.feedback, self.e)
         return outs, self.y3_out
 
@@ -229,6 +240,42 @@ class FastNetwork:
         counts = self._neuron_counts[name]
         counts[neurons_fused.U_WRAP] += _u_wraps(before.u, a_in, p.du, after.u)
         counts[neurons_fused.V_SAT] += _v_saturations(before.v, after.u, reset, p.dv, after.v)
+
+    def _count_rec_clips(self, name: str, before, l_in, p, after, y3) -> None:
+        """``b`` and ``f`` saturated at 2^23 - 1 and ``y3`` clipped to [0, 127] this step
+        (they are >= 0 unclipped: only a value at a rail can have been clipped)."""
+        counts = self._neuron_counts[name]
+        if after.b.max(initial=0) >= UV_MAX - 1:
+            wide = neurons.decay(before.b, p.da) + np.asarray(p.beta_v, np.int64) * before.z
+            counts[neurons_fused.B_SAT] += np.count_nonzero(wide != after.b)
+        if after.f.max(initial=0) >= UV_MAX - 1:
+            wide = neurons.decay(before.f, p.f_decay) \
+                + np.asarray(p.f_impulse, np.int64) * after.z
+            counts[neurons_fused.F_SAT] += np.count_nonzero(wide != after.f)
+        if ((y3 == 0) | (y3 == neurons.TRACE_MAX)).any():
+            acc = before.q + ((np.asarray(p.reg_mant, np.int64)
+                               * (after.f - np.asarray(p.f_target, np.int64)))
+                              >> np.asarray(p.reg_shift, np.int64))
+            wide = neurons.Y_OFFSET + neurons.round_shift(l_in, p.l_shift) \
+                + neurons.round_shift(acc, neurons.REG_FRAC)
+            counts[neurons_fused.Y3_CLIP] += np.count_nonzero(wide != y3)
+
+    def _count_error_clips(self, target, mask) -> None:
+        """The error payload clipped to 16 bits (unmasked steps) and its ``y3`` to 7 bits."""
+        counts, p = self._neuron_counts["readout"], self.spec.error
+        if (np.abs(self.e) == neurons.ERR_MAX).any():
+            if p.classification:
+                diff = neurons.softmax_q16(self.readout.v, p.logit_shift) \
+                    - (np.asarray(target, np.int64) << neurons.PROB_FRAC)
+                wide = neurons.round_shift(diff, p.prob_shift)
+            else:
+                wide = neurons.round_shift(self.readout.v - np.asarray(target, np.int64),
+                                           p.err_shift)
+            clipped = (np.abs(wide) > neurons.ERR_MAX) & (np.asarray(mask) != 0)[..., None]
+            counts[neurons_fused.E_SAT] += np.count_nonzero(clipped)
+        if ((self.y3_out == 0) | (self.y3_out == neurons.TRACE_MAX)).any():
+            wide = neurons.Y_OFFSET + neurons.round_shift(self.e, neurons.ERR_FRAC)
+            counts[neurons_fused.E_Y3_CLIP] += np.count_nonzero(wide != self.y3_out)
 
     def run(self, inputs, targets, mask, record=None) -> dict:
         """Run ``T`` steps; ``inputs`` [I, T, n_in], ``targets`` [I, T, n_out] (integers,

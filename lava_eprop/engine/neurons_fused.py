@@ -7,8 +7,9 @@ with ``fused=True``: one call per recurrent group (:func:`rec_step`) and one
 for the readout, the error and the learning signal
 (:func:`readout_error_step`) per time step. State arrays are updated in
 place. The calls also count the events ``FastNetwork`` counts (int32 wrap of
-``a_in``, 24-bit wrap of ``u``, 24-bit saturation of ``v``) by comparing the
-wrapped or saturated value with the unbounded one, which is what the NumPy
+``a_in``, 24-bit wrap of ``u``, 24-bit saturation of ``v``, ``b`` and ``f``,
+clips of the ``y3`` sent and of the error ``e`` and its ``y3``) by comparing
+the wrapped or clipped value with the unbounded one, which is what the NumPy
 path's checks amount to. ``tests/test_engine_neurons_fused.py`` runs both
 paths side by side.
 """
@@ -36,8 +37,12 @@ from lava_eprop.engine.neurons import (
 if AVAILABLE:
     import numba
 
-#: Counter slots of :func:`rec_step` (group) and :func:`readout_error_step` (readout).
-A_IN, U_WRAP, V_SAT = 0, 1, 2
+#: Counter slots of :func:`rec_step` (group): int32 wrap of ``a_in``, 24-bit wrap of
+#: ``u``, saturation of ``v``, ``b``, ``f``, clip of the ``y3`` sent; of
+#: :func:`readout_error_step`: ``u``, ``v`` of the readout, clip of ``e`` and of its ``y3``.
+A_IN, U_WRAP, V_SAT, B_SAT, F_SAT, Y3_CLIP = range(6)
+E_SAT, E_Y3_CLIP = B_SAT, Y3_CLIP
+N_COUNTERS = 6
 
 
 def rec_table(p: RecParams, size: int) -> np.ndarray:
@@ -98,7 +103,7 @@ if AVAILABLE:
         """:func:`neurons.rec_step` of a group, in place: state ``u .. q`` and
         outputs ``y1 .. y3`` (n_instances, size); ``a_x``, ``a_rec`` the two
         projections' ``a_buff`` (sent as int32 and summed in int32), ``l_in`` the
-        learning-signal input, ``p`` :func:`rec_table`, ``counts`` (3,) int64."""
+        learning-signal input, ``p`` :func:`rec_table`, ``counts`` (N_COUNTERS,) int64."""
         n, size = u.shape
         for i in range(n):
             for j in range(size):
@@ -109,8 +114,9 @@ if AVAILABLE:
                 z_prev = z[i, j]
                 u_new, v_new = _subthreshold(u[i, j], v[i, j], a_in, p[_DU, j], p[_DV, j],
                                              z_prev * vth, counts)
-                b_new = _clip(_decay(b[i, j], p[_DA, j]) + p[_BETA_V, j] * z_prev, 0,
-                              UV_MAX - 1)
+                wide = _decay(b[i, j], p[_DA, j]) + p[_BETA_V, j] * z_prev
+                b_new = _clip(wide, 0, UV_MAX - 1)
+                counts[B_SAT] += b_new != wide
                 distance = v_new - (vth + b_new)
                 active = r[i, j] <= 0
                 z_new = np.int64(active and distance > 0)
@@ -119,14 +125,16 @@ if AVAILABLE:
                                                 >> p[_Y2_SHIFT, j])
                 y1_new = min(TRACE_MAX, p[_Y1_LEAK, j]
                              + _round_shift(p[_Y1_MANT, j] * y2_new, Y1_FRAC))
-                f_new = _clip(_decay(f[i, j], p[_F_DECAY, j]) + p[_F_IMPULSE, j] * z_new, 0,
-                              UV_MAX - 1)
+                wide = _decay(f[i, j], p[_F_DECAY, j]) + p[_F_IMPULSE, j] * z_new
+                f_new = _clip(wide, 0, UV_MAX - 1)
+                counts[F_SAT] += f_new != wide
                 acc = q[i, j] + ((p[_REG_MANT, j] * (f_new - p[_F_TARGET, j]))
                                  >> p[_REG_SHIFT, j])
                 g = _round_shift(acc, REG_FRAC)
                 q[i, j] = acc - (g << REG_FRAC)
-                y3[i, j] = _clip(Y_OFFSET + _round_shift(l_in[i, j], p[_L_SHIFT, j]) + g, 0,
-                                 TRACE_MAX)
+                wide = Y_OFFSET + _round_shift(l_in[i, j], p[_L_SHIFT, j]) + g
+                y3[i, j] = _clip(wide, 0, TRACE_MAX)
+                counts[Y3_CLIP] += y3[i, j] != wide
                 r[i, j] = _clip(r[i, j] + p[_N_REF, j] * z_new - 1, 0, p[_N_REF, j])
                 u[i, j], v[i, j], b[i, j], z[i, j], f[i, j] = u_new, v_new, b_new, z_new, f_new
                 y1[i, j], y2[i, j] = y1_new, y2_new
@@ -139,7 +147,7 @@ if AVAILABLE:
         (n_instances, n_out), ``a_out`` its projection's ``a_buff`` (sent as
         int32), ``error`` :func:`error_table`, ``feedback`` B (n_rec, n_out),
         outputs ``e``, ``y3`` (n_instances, n_out) and ``l_buff`` (n_instances,
-        n_rec); ``counts`` (3,) int64 (``u``, ``v`` slots)."""
+        n_rec); ``counts`` (N_COUNTERS,) int64 (``u``, ``v``, ``e``, ``y3`` slots)."""
         n, n_out = rv.shape
         classification, err_shift, logit_shift, prob_shift = error[0], error[1], error[2], \
             error[3]
@@ -163,9 +171,13 @@ if AVAILABLE:
                     err = _round_shift(diff, prob_shift)
                 else:
                     err = _round_shift(rv[i, k] - target[i, k], err_shift)
-                err = _clip(err, -ERR_MAX, ERR_MAX) * mask[i]
+                clipped = _clip(err, -ERR_MAX, ERR_MAX)
+                counts[E_SAT] += (clipped != err) and mask[i] != 0
+                err = clipped * mask[i]
                 e[i, k] = err
-                y3[i, k] = _clip(Y_OFFSET + _round_shift(err, ERR_FRAC), 0, TRACE_MAX)
+                wide = Y_OFFSET + _round_shift(err, ERR_FRAC)
+                y3[i, k] = _clip(wide, 0, TRACE_MAX)
+                counts[E_Y3_CLIP] += y3[i, k] != wide
             for j in range(l_buff.shape[1]):
                 signal = np.int64(0)
                 for k in range(n_out):

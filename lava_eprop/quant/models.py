@@ -33,7 +33,13 @@ from lava_eprop.engine.spec import NetworkSpec
 from lava_eprop.quant.saturation import SaturationWatch
 from lava_eprop.quant.twin import TwinNetwork
 from lava_eprop.reference.eprop import OnlineEprop
-from lava_eprop.reference.network import Record, loss_terms, simulate, single_thread_blas, softmax
+from lava_eprop.reference.network import (
+    Record,
+    loss_terms,
+    simulate,
+    single_thread_blas,
+    softmax,
+)
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.params import NetParams, Weights
 from lava_eprop.reference.train import Evaluation, score
@@ -167,7 +173,6 @@ def fixed_trial(spec: NetworkSpec, weights: dict, x, targets, mask, seed: int,
     out = {k: [] for k in ("z", "v", "y")}
     for t in range(x.shape[0]):
         net.step(x[None, t].astype(np.int64), ints[:, t], mask[None, t].astype(np.int64))
-        watch.after_step(net)
         out["z"].append(net.sent.z[0].copy())    # the compiled engine updates z in place
         out["v"].append(net.observe(["v"])["v"][0] / _v_unit(spec))
         out["y"].append(net.readout.v[0] / (spec.readout_scale * 64))
