@@ -83,6 +83,8 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
                            overflow=overflow)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
     saturation = metrics.get("saturation")
+    if "saturation_note" in metrics:
+        click.echo(f"note: fixed-point saturation {metrics['saturation_note']}", err=True)
     if saturation and saturation["total"]:
         top = sorted(saturation["counts"].items(), key=lambda kv: -kv[1])[:3]
         click.echo(f"note: {saturation['total']} fixed-point saturation/wrap events ("

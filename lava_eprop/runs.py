@@ -14,6 +14,10 @@ from lava_eprop.resources import check_memory
 from lava_eprop.tasks import make_task
 
 
+LAVA_NOT_COUNTED = ("not counted by --engine lava (Lava's models have no counters); "
+                    "--engine fixed runs the same integers and counts them")
+
+
 def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) -> dict:
     """The ``metrics.json`` document of a run (keys of DESIGN section 7)."""
     t = cfg.training
@@ -34,6 +38,9 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
     if result.saturation is not None:
         metrics["saturation"] = {"total": sum(result.saturation.values()),
                                  "counts": dict(sorted(result.saturation.items()))}
+    elif engine == "lava":
+        metrics["saturation"] = None       # Lava's models do not count; say so, not 0
+        metrics["saturation_note"] = LAVA_NOT_COUNTED
     if final.nmse is not None:
         metrics.update(initial_nmse=result.initial.nmse, final_nmse=final.nmse)
     else:

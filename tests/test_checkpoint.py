@@ -105,6 +105,9 @@ def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(
     ma = json.loads((whole / "metrics.json").read_text())
     mb = json.loads((broken / "metrics.json").read_text())
     assert ma["loss_curve"] == mb["loss_curve"] and ma["eval_curve"] == mb["eval_curve"]
+    if resume_with == "lava":     # Lava cannot count saturation: said, not reported as 0
+        assert mb["saturation"] is None and "--engine fixed" in mb["saturation_note"]
+        assert "not counted by --engine lava" in res.stderr
 
 
 def test_resume_refuses_a_checkpoint_of_the_other_kind_of_engine(tmp_path):
