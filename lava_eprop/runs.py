@@ -13,7 +13,6 @@ from lava_eprop.reference.train import TrainResult, train_float
 from lava_eprop.resources import check_memory
 from lava_eprop.tasks import make_task
 
-
 LAVA_NOT_COUNTED = ("not counted by --engine lava (Lava's models have no counters); "
                     "--engine fixed runs the same integers and counts them")
 
