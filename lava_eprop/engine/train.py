@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import Counter
 from dataclasses import replace
 from typing import Callable
 
@@ -68,10 +69,7 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
 
 def _add_counts(result: TrainResult, counts: dict, overflow: str, it: int, trial: int) -> None:
     """Sum a trial's saturation counts into ``result``; raise if fatal and any happened."""
-    total = result.saturation if result.saturation is not None else {}
-    for name, n in counts.items():
-        total[name] = total.get(name, 0) + int(n)
-    result.saturation = total
+    result.saturation.update(counts)
     hit = {name: n for name, n in counts.items() if n}
     if overflow == "fatal" and hit:
         listed = ", ".join(f"{name} {n}" for name, n in sorted(hit.items()))
@@ -154,8 +152,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if overflow not in OVERFLOW or (overflow == "fatal" and engine != "fixed"):
-        raise UserError(f"--overflow {overflow} with --engine {engine} (allowed: --overflow "
-                        "count, or --overflow fatal with --engine fixed, which counts)")
+        raise ValueError(f"overflow must be one of {OVERFLOW} ('fatal' with the counting "
+                         f"fixed engine), got {overflow!r} with engine {engine!r}")
     t = cfg.training
     if t.method != "eprop":
         raise UserError(f"--method {t.method} with --engine {engine}: on-chip training is "
@@ -173,7 +171,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     spec = spec.with_weights(weights)
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=None, initial_weights=w0,
-                         initial=_evaluate(spec, task, held, cfg), final=None)
+                         initial=_evaluate(spec, task, held, cfg), final=None,
+                         saturation=Counter() if engine == "fixed" else None)
     first = 0
     if resume is not None:
         weights = dict(resume.integer_weights)
