@@ -446,11 +446,12 @@ class LearningDenseEngine:
         self._static = (self._config, self._x_table, self._y_table, *self._tables, self._counts,
                         *self._learning_buffers)  # the step's arguments that never change
 
-    def _draw_random_chunk(self) -> None:
-        """This and the next steps' random numbers, (steps, n_instances, 6),
-        in the order :func:`fused_kernel.step` reads them (two advances of the
-        trace streams per step, one of the synaptic stream per epoch)."""
-        first = self.time_step  # the chunk starts at this step
+    def _draw_random_chunk(self, first: int | None = None) -> None:
+        """The random numbers of step ``first`` (default: this step) and the next
+        ones, (steps, n_instances, 6), in the order :func:`fused_kernel.step`
+        reads them (two advances of the trace streams per step, one of the
+        synaptic stream per epoch)."""
+        first = self.time_step if first is None else first  # the chunk starts here
         steps = np.arange(first, first + _RANDOM_CHUNK)
         x_decay, x_impulse = (s.take(2 * _RANDOM_CHUNK) for s in
                               (self._x_random.decay, self._x_random.impulse))
@@ -464,6 +465,39 @@ class LearningDenseEngine:
         table[learns, :, 5] = self._syn_random.take(int(learns.sum())).T
         self._random = table
         self._random_first = first
+
+    def kernel_arguments(self, count: int) -> tuple:
+        """What a compiled loop over the next ``count`` steps passes to
+        :attr:`compiled_step`: the state arrays (weights, tag_1, tag_2,
+        x_traces, y_traces, tx, ty, y0, a_buff; updated in place), the steps'
+        random rows (:meth:`random_rows`) and the arguments that never change.
+        The loop must start after step 1 (the weights' truncation) and the
+        caller adds ``count`` to :attr:`time_step` after it."""
+        state = (self.weights, self.tag_1, self.tag_2, self.x_traces, self.y_traces, self.tx,
+                 self.ty, self.y0, self.a_buff)
+        return state, self.random_rows(count), self._static
+
+    @property
+    def compiled_step(self):
+        """The connection's compiled step (:func:`rule_codegen.connection_step`)."""
+        return self._compiled_step
+
+    def random_rows(self, count: int) -> np.ndarray:
+        """The compiled step's random numbers of the next ``count`` steps
+        (``time_step + 1`` on), (count, n_instances, 6), C-ordered: the rows
+        ``count`` calls of :meth:`step` would read, drawn in the same chunks
+        (the streams then stand where those calls leave them)."""
+        parts, step, end = [], self.time_step + 1, self.time_step + 1 + count
+        while step < end:
+            if step - self._random_first >= len(self._random):
+                self._draw_random_chunk(step)
+            start = step - self._random_first
+            n = min(len(self._random) - start, end - step)
+            parts.append(self._random[start:start + n])
+            step += n
+        if not parts:
+            return np.zeros((0, self.n_instances, 6))
+        return np.ascontiguousarray(np.concatenate(parts))
 
     def _as_int64(self, values, shape) -> np.ndarray:
         """``values`` as the kernel reads them: C-ordered int64 of ``shape``."""

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from lava_eprop.engine import fused as fused_kernel
-from lava_eprop.engine import neurons, neurons_fused
+from lava_eprop.engine import network_codegen, neurons, neurons_fused
 from lava_eprop.engine.dense import DenseEngine
 from lava_eprop.engine.learning_dense import LearningDenseEngine
 from lava_eprop.engine.neurons import UV_MAX, V_SHIFT
@@ -140,6 +140,7 @@ class FastNetwork:
         if fused and not fused_kernel.AVAILABLE:
             raise ValueError("fused=True needs numba, which is not installed")
         self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
+        self._run_kernel = None  # the compiled run, generated on first use
         if self.fused:
             self._init_fused()
 
@@ -285,17 +286,83 @@ class FastNetwork:
         readout ``v``); see :meth:`observe`.
         """
         record = ("z", "readout_v") if record is None else tuple(record)
-        out = {name: [] for name in record}
         # step-major C-ordered writable int64 copies: every step then reads contiguous
         # arrays of the types the kernels were compiled for
         inputs, targets, mask = (np.array(np.moveaxis(a, 1, 0), np.int64, order="C")
                                  for a in (inputs, targets, mask))
+        if self.fused and self.learn and len(inputs) > 0 \
+                and all(name in self._RECORDABLE for name in record):
+            return self._run_compiled(inputs, targets, mask, record)
+        out = {name: [] for name in record}
         for t in range(len(inputs)):
             self.step(inputs[t], targets[t], mask[t])
             seen = self.observe(record)
             for name in record:
                 out[name].append(seen[name])
         return {name: np.stack(values) for name, values in out.items()}
+
+    #: What the compiled run records (other names step by step): neuron arrays by
+    #: index in a group's (RecState, RecOut.y1 .. y3), or the readout side's.
+    _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
+                   "y1": network_codegen.Y1, "y2": network_codegen.Y2,
+                   "y3": network_codegen.Y3, "readout_v": 0, "e": 1, "err_y3": 2}
+
+    def _run_compiled(self, inputs, targets, mask, record) -> dict:
+        """:meth:`run` of step-major arrays as one compiled call
+        (:mod:`lava_eprop.engine.network_codegen`): the same calls as
+        :meth:`step`, the same state and counters after it."""
+        n_steps, n = len(inputs), self.n_instances
+        records = {name: np.zeros((n_steps, n, self.spec.n_out if name in ("readout_v", "e",
+                                                                           "err_y3")
+                                   else self.spec.n_rec), np.int64) for name in record}
+        first = 0
+        if self.dense[READOUT].time_step == 0:  # step 1 truncates the weights: in Python
+            self.step(inputs[0], targets[0], mask[0])
+            for name, value in self.observe(record).items():
+                records[name][0] = value
+            first = 1
+        if first < n_steps:
+            self._compiled_loop(inputs[first:], targets[first:], mask[first:],
+                                [records[name][first:] for name in record], record)
+        return records
+
+    def _compiled_loop(self, inputs, targets, mask, records: list, record) -> None:
+        groups, spec = self.spec.groups, self.spec
+        names = [f"{kind}->{g.name}" for g in groups for kind in ("input", "recurrent")]
+        names.append(READOUT)
+        dense = [self.dense[name] for name in names]
+        if self._run_kernel is None:
+            self._run_kernel = network_codegen.network_run(
+                [d.compiled_step for d in dense], len(dense[0].kernel_arguments(0)[2]))
+        ts0 = dense[0].time_step + 1
+        projections = tuple(d.kernel_arguments(len(inputs)) for d in dense)
+        group_args = tuple((tuple(state), l_in, table, counts)
+                           for state, _, _, (l_in, table, counts) in self._group_calls)
+        readout = (*self.readout, *self._readout_decays, self._error_table, self._feedback,
+                   self.e, self.y3_out, self.l_buff, self._neuron_counts["readout"],
+                   np.zeros((self.n_instances, spec.n_out), np.int64))
+        offsets = np.array([g.offset for g in groups], np.int64)
+        sent_z = group_args[0][0][network_codegen.Z] if len(groups) == 1 else \
+            np.zeros((self.n_instances, spec.n_rec), np.int64)
+        sources = [array for state, *_ in group_args for array in state]
+        sources += [self.readout.v, self.e, self.y3_out]
+        plan = []
+        for k, name in enumerate(record):
+            index = self._RECORDABLE[name]
+            if name in ("readout_v", "e", "err_y3"):
+                plan.append((k, 10 * len(groups) + index, 0))
+            else:
+                plan += [(k, 10 * g + index, group.offset) for g, group in enumerate(groups)]
+        plan = np.array(plan, np.int64).reshape(-1, 3)
+        if not records:  # the kernel's tuple of records needs one type
+            records = [np.zeros((len(inputs), self.n_instances, 0), np.int64)]
+        self._run_kernel(ts0, inputs, targets, mask, group_args, projections, readout, offsets,
+                         sent_z, tuple(sources), plan, tuple(records))
+        for d in dense:
+            d.time_step += len(inputs)
+        outs = [self._outs[g.name] for g in groups]
+        self.sent = outs[0] if len(outs) == 1 else neurons.RecOut(
+            *(np.concatenate([getattr(o, f) for o in outs], -1) for f in neurons.RecOut._fields))
 
     def observe(self, names) -> dict:
         """Current values by name: neuron state ``u, v, b, r, f, q`` and sent ``z, y1, y2, y3``

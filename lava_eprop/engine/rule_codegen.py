@@ -80,7 +80,7 @@ _FACTOR_TARGET = {VARS["w"]: TARGETS[WEIGHTS], VARS["d"]: TARGETS[TAG_2],
 _PRE_TRACES = (VARS["x1"], VARS["x2"])
 _POST_TRACES = (VARS["y1"], VARS["y2"], VARS["y3"])
 
-_functions: dict = {}
+_modules: dict = {}
 #: Hash of the compiled step the generated code calls: a changed kernel gives a new file.
 _FUSED_HASH = hashlib.sha256(Path(fused.__file__).read_bytes()).hexdigest()[:20]
 
@@ -178,9 +178,15 @@ def connection_step(rules: np.ndarray, products: np.ndarray, factors: np.ndarray
     set): :func:`lava_eprop.engine.fused.step` and, on learning steps, the synapse
     update, in one call (arguments: ``fused.step``'s with ``tag_1``, ``tag_2`` after
     the weights)."""
-    source = update_source(rules, products, factors)
-    name = "connection_step_" + hashlib.sha256(source.encode()).hexdigest()[:20]
-    if name not in _functions:
+    return load_generated("connection_step", update_source(rules, products, factors)).step
+
+
+def load_generated(prefix: str, source: str):
+    """The module of generated ``source``, named ``<prefix>_<hash of source>``: written
+    once to the kernel cache directory and imported from there (numba's ``cache=True``
+    then keeps its compiled code across processes), once per process."""
+    name = f"{prefix}_" + hashlib.sha256(source.encode()).hexdigest()[:20]
+    if name not in _modules:
         path = _cache_directory() / f"{name}.py"
         if not path.exists():
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -191,5 +197,5 @@ def connection_step(rules: np.ndarray, products: np.ndarray, factors: np.ndarray
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # numba's cache finds the module by name
         spec.loader.exec_module(module)
-        _functions[name] = module.step
-    return _functions[name]
+        _modules[name] = module
+    return _modules[name]
