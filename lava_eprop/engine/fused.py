@@ -150,44 +150,54 @@ if AVAILABLE:
         history[0] = traces
         for t in range(1, t_epoch + 1):
             for k in range(n_traces):
-                for q in range(n):
-                    scaled = params[0, k] * history[t - 1, k, q]  # float64, as Lava
+                factor, before, after = params[0, k], history[t - 1, k], history[t, k]
+                for q in range(n):  # the decay, then (rarely) the impulses
+                    scaled = factor * before[q]  # float64, as Lava
                     whole = np.floor(scaled)
-                    value = np.int64(whole) + np.int64(r_decay < scaled - whole)
+                    after[q] = np.int64(whole) + np.int64(r_decay < scaled - whole)
+                for q in range(n):
                     if spike_time[q] == t:
-                        value = _impulse(value, params[1, k], params[2, k], r_impulse,
-                                         counters, counter + k)
-                    history[t, k, q] = value
+                        after[q] = _impulse(after[q], params[1, k], params[2, k], r_impulse,
+                                            counters, counter + k)
 
     @numba.njit(cache=True)
-    def _neuron_parts(n, own_time, history, dep_code, factors, products,
-                      side, u, t_epoch):
-        """Per-neuron part of every product, (n_products, n): the dependency
-        flag of this side (or u), the mantissa (pre side) and this side's
-        saturated factors."""
-        parts = np.empty((len(products), n), np.int64)
+    def _neuron_parts(parts, own_time, history, dep_code, factors, products, side, u,
+                      t_epoch):
+        """Per-neuron part of every product into ``parts`` (n_products, n): the
+        dependency flag of this side (or u), the mantissa (pre side) and this
+        side's saturated factors (one pass over the neurons per factor)."""
+        n = parts.shape[1]
         for p in range(len(products)):
             dep = products[p, 0]
-            for q in range(n):
-                value = products[p, 1] if side == PRE_SIDE else np.int64(1)
-                if dep == dep_code:
-                    value *= own_time[q] > 0
-                elif side == POST_SIDE and dep == 2:
-                    value *= u
-                step = own_time[q] if dep == dep_code else t_epoch
-                for f in range(products[p, 4], products[p, 4] + products[p, 5]):
-                    if factors[f, 4] != side:
-                        continue
-                    var = factors[f, 0]
-                    if var == 10:  # the constant C
-                        raw = np.int64(0)
-                    elif var <= 1:  # x0 or y0 as a factor
-                        raw = np.int64(own_time[q] > 0)
+            base = products[p, 1] if side == PRE_SIDE else np.int64(1)
+            row = parts[p]
+            if dep == dep_code:
+                for q in range(n):
+                    row[q] = base * (own_time[q] > 0)
+            else:
+                if side == POST_SIDE and dep == 2:
+                    base *= u
+                for q in range(n):
+                    row[q] = base
+            for f in range(products[p, 4], products[p, 4] + products[p, 5]):
+                if factors[f, 4] != side:
+                    continue
+                var = factors[f, 0]
+                if var == 10:  # the constant C
+                    value = _factor_value(np.int64(0), factors, f)
+                    for q in range(n):
+                        row[q] *= value
+                elif var <= 1:  # x0 or y0 as a factor
+                    for q in range(n):
+                        row[q] *= _factor_value(np.int64(own_time[q] > 0), factors, f)
+                else:  # a trace, at the neuron's spike step (its dependency) or t_epoch
+                    k = var - 2 - 2 * (side == POST_SIDE)
+                    if dep == dep_code:
+                        for q in range(n):
+                            row[q] *= _factor_value(history[own_time[q], k, q], factors, f)
                     else:
-                        raw = history[step, var - 2 - 2 * (side == POST_SIDE), q]
-                    value *= _factor_value(raw, factors, f)
-                parts[p, q] = value
-        return parts
+                        for q in range(n):
+                            row[q] *= _factor_value(history[t_epoch, k, q], factors, f)
 
     @numba.njit(cache=True)
     def _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand, kind, t_epoch,
@@ -205,10 +215,8 @@ if AVAILABLE:
             if kind == 1:  # 2F: the histories' end values; 3F keeps the received y
                 y_traces[i] = yh[i, t_epoch]
         u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
-        pre[i] = _neuron_parts(pre.shape[2], tx[i], xh[i], 0, factors, products, PRE_SIDE,
-                               u, t_epoch)
-        post[i] = _neuron_parts(post.shape[2], ty[i], yh[i], 1, factors, products,
-                                POST_SIDE, u, t_epoch)
+        _neuron_parts(pre[i], tx[i], xh[i], 0, factors, products, PRE_SIDE, u, t_epoch)
+        _neuron_parts(post[i], ty[i], yh[i], 1, factors, products, POST_SIDE, u, t_epoch)
         for r in range(len(rules)):  # r < k / 2^7  <=>  k > floor(r 2^7) for an integer k
             thresholds[i, r] = np.int64(np.floor(rand[5] * (1 << rules[r, 2])))
 
@@ -240,15 +248,18 @@ if AVAILABLE:
         a_out = np.empty((n, n_post), np.int32)
         learning = ts % t_epoch == 0  # all instances learn at the same steps
         for i in range(n):
-            active = np.flatnonzero(s_in[i])
             for j in range(n_post):
                 a_out[i, j] = np.int32(a_buff[i, j])  # a_out port: 32-bit
                 if a_out[i, j] != a_buff[i, j]:
                     counters[_A_BUFF_COUNTER] += 1
-                acc = np.int64(0)
-                for q in active:  # graded: w . payload; binary: sum of spiking columns
-                    acc += np.int64(w[i, j, q]) * (s_in[i, q] if graded else 1)
-                acc = _wrap32(acc)  # an int32 sum, as in the NumPy path
+                a_buff[i, j] = 0
+            for q in range(n_pre):  # graded: w . payload; binary: sum of spiking columns
+                if s_in[i, q] != 0:
+                    payload = s_in[i, q] if graded else np.int64(1)
+                    for j in range(n_post):
+                        a_buff[i, j] += np.int64(w[i, j, q]) * payload
+            for j in range(n_post):
+                acc = _wrap32(a_buff[i, j])  # an int32 sum, as in the NumPy path
                 a_buff[i, j] = acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
             for q in range(n_pre):
                 if s_in[i, q] != 0:
