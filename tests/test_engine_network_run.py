@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_engine_network import ERROR_VARS, NEURON_VARS, _setup
 
 from lava_eprop.engine import fused
 from lava_eprop.engine.network import FastNetwork
-from test_engine_network import ERROR_VARS, NEURON_VARS, _setup
 
 pytestmark = pytest.mark.skipif(not fused.AVAILABLE, reason="the compiled run needs numba")
 
@@ -68,11 +68,11 @@ def _assert_same_state(a: FastNetwork, b: FastNetwork) -> None:
 
 
 def _assert_same_records(got: dict, want: dict) -> None:
-    for name in want:
-        assert got[name].shape == want[name].shape, name
-        if not np.array_equal(got[name], want[name]):
+    for name, values in want.items():
+        assert got[name].shape == values.shape, name
+        if not np.array_equal(got[name], values):
             step = int(np.argmax([not np.array_equal(g, w)
-                                  for g, w in zip(got[name], want[name])]))
+                                  for g, w in zip(got[name], values)]))
             pytest.fail(f"{name} differs first at step {step + 1}")
 
 

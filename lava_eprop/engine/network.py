@@ -40,6 +40,11 @@ steps (``|decay(x)| <= |x|``; a saturated ``v`` sits at a rail), else the
 step's ``u``, ``v`` are recomputed in int64 without wrap or clip (the
 formulas of :func:`neurons.subthreshold` and :func:`neurons.rec_step`) and
 compared.
+
+Compiled and learning, :meth:`FastNetwork.run` makes the calls of all its
+steps from one generated numba function
+(:mod:`lava_eprop.engine.network_codegen`) instead of Python: the same
+kernels in the same order, the same state after.
 """
 from __future__ import annotations
 
@@ -53,6 +58,11 @@ from lava_eprop.engine.neurons import UV_MAX, V_SHIFT
 from lava_eprop.engine.spec import NetworkSpec
 
 READOUT = "recurrent->readout"
+#: What the compiled run records (other names step by step): neuron arrays by
+#: index in a group's (RecState, RecOut.y1 .. y3), or the readout side's.
+_RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
+               "y1": network_codegen.Y1, "y2": network_codegen.Y2, "y3": network_codegen.Y3,
+               "readout_v": 0, "e": 1, "err_y3": 2}
 
 
 def _a_out(dense: LearningDenseEngine | DenseEngine) -> np.ndarray:
@@ -283,7 +293,12 @@ class FastNetwork:
         :meth:`NetworkSpec.targets`), ``mask`` [I, T]. Returns recorded arrays [T, I, ...].
 
         ``record`` names what to keep every step (default: spikes ``z`` and the
-        readout ``v``); see :meth:`observe`.
+        readout ``v``); see :meth:`observe`. Compiled and learning, with neuron,
+        readout and error names only, the whole run is one compiled call
+        (:mod:`lava_eprop.engine.network_codegen`; the first step of a network
+        stays in Python, it truncates the weights); otherwise :meth:`step` runs
+        step by step. Either way the values, counters and the state after are
+        those of ``T`` calls of :meth:`step`.
         """
         record = ("z", "readout_v") if record is None else tuple(record)
         # step-major C-ordered writable int64 copies: every step then reads contiguous
@@ -291,7 +306,7 @@ class FastNetwork:
         inputs, targets, mask = (np.array(np.moveaxis(a, 1, 0), np.int64, order="C")
                                  for a in (inputs, targets, mask))
         if self.fused and self.learn and len(inputs) > 0 \
-                and all(name in self._RECORDABLE for name in record):
+                and all(name in _RECORDABLE for name in record):
             return self._run_compiled(inputs, targets, mask, record)
         out = {name: [] for name in record}
         for t in range(len(inputs)):
@@ -300,12 +315,6 @@ class FastNetwork:
             for name in record:
                 out[name].append(seen[name])
         return {name: np.stack(values) for name, values in out.items()}
-
-    #: What the compiled run records (other names step by step): neuron arrays by
-    #: index in a group's (RecState, RecOut.y1 .. y3), or the readout side's.
-    _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
-                   "y1": network_codegen.Y1, "y2": network_codegen.Y2,
-                   "y3": network_codegen.Y3, "readout_v": 0, "e": 1, "err_y3": 2}
 
     def _run_compiled(self, inputs, targets, mask, record) -> dict:
         """:meth:`run` of step-major arrays as one compiled call
@@ -348,7 +357,7 @@ class FastNetwork:
         sources += [self.readout.v, self.e, self.y3_out]
         plan = []
         for k, name in enumerate(record):
-            index = self._RECORDABLE[name]
+            index = _RECORDABLE[name]
             if name in ("readout_v", "e", "err_y3"):
                 plan.append((k, 10 * len(groups) + index, 0))
             else:
