@@ -121,3 +121,19 @@ def test_projection_names_fall_back_to_the_per_step_loop():
     assert got["input->lif.weights"].shape[:2] == (40, 1)
     assert np.array_equal(got["z"], _run(compiled, data, 0, 40, record=("z",))["z"])
     _assert_same_state(fallback, compiled)
+
+
+def test_run_passes_step_numbers_with_longer_learning_epochs():
+    """With ``t_epoch = 3`` the projections learn on every third step only, and
+    within-epoch spike times matter: a run handing the kernels a wrong step
+    number would learn at other steps than step() does."""
+    from dataclasses import replace
+    spec, data = _data("lif_alif_random", 100)
+    spec = replace(spec, projections={
+        name: replace(p, plan=replace(p.plan, t_epoch=3)) for name, p in spec.projections.items()})
+    compiled, stepped = FastNetwork(spec, 2, seed=5), FastNetwork(spec, 2, seed=5)
+    assert {d.t_epoch for d in compiled.dense.values()} == {3}
+    got = _run(compiled, data, 0, 100)
+    assert compiled._run_kernel is not None, "the run was not compiled"
+    _assert_same_records(got, _stepped(stepped, data, 0, 100))
+    _assert_same_state(compiled, stepped)
