@@ -203,7 +203,10 @@ def notes_for(cfg, s: Setup) -> list[str]:
                      f"trace (time constant fixed_point.reg_tau_ms = "
                      f"{cfg.fixed_point.reg_tau_ms:g} ms, not the trial mean); on chip the tag "
                      "filters it like the task term (the float reference applies it to the "
-                     "unfiltered eligibility).")
+                     "unfiltered eligibility). Its strength keeps the float loss's balance with "
+                     "the chip's error, which is summed per step of one trial: c_reg n_err "
+                     "(f - f0) / (T dt), n_err the error steps per trial for classification "
+                     "(1 for regression), not divided by the batch size.")
     if train.feedback == "adaptive":
         notes.append("Adaptive feedback: B is not a plastic projection here; it stays fixed.")
     if train.feedback == "symmetric":

@@ -127,7 +127,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "batch_size": Field("int", 1, "sequences per iteration", lo=1, hi=4096),
         "iterations": Field("int", 200, "training iterations (batches)", lo=1, hi=10**7),
         "reg_coeff": Field("float", 0.0, "firing-rate regularisation c_reg: the loss adds "
-                           "c_reg/2 * sum_j (f_j - f_target)^2, rates in spikes per ms",
+                           "c_reg/2 * sum_j (f_j - f_target)^2, rates in spikes per ms (on "
+                           "chip scaled to the chip's per-trial error: show-rule's notes)",
                            lo=0.0, hi=1e9),
         "reg_rate_hz": Field("float", 10.0, "target firing rate f_target in Hz", lo=0.0,
                              hi=1e4),

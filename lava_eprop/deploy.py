@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lava_eprop.engine.network import READOUT
+from lava_eprop.engine.spec import error_steps
 from lava_eprop.errors import UserError
 from lava_eprop.inference import integer_spec, readout_values, run_fast, run_lava
 from lava_eprop.io import check_output_dir, write_json, write_npz
@@ -94,10 +95,12 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     from lava_eprop.tasks import make_task
 
     task = make_task(net.config)
-    spec = integer_spec(net, classification=task.kind == "classification", n_steps=task.n_steps)
+    batch = task.held_out(1, net.config.training.seed)
+    classification = task.kind == "classification"
+    spec = integer_spec(net, classification=classification, n_steps=task.n_steps,
+                        n_err=error_steps(batch.mask, classification))
     if net.config.training.feedback == "symmetric":     # as on-chip training sets B
         spec = spec.with_symmetric_feedback(spec.projection(READOUT).weights)
-    batch = task.held_out(1, net.config.training.seed)
     x = batch.inputs[0].astype(np.int64)
     targets = spec.targets(batch.targets[0], len(x))
     mask = batch.mask[0].astype(np.int64) * int(learn)

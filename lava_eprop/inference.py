@@ -34,18 +34,19 @@ MAX_STEPS = 100_000
 
 
 def integer_spec(net: TrainedNetwork, classification: bool = False,
-                 n_steps: int | None = None) -> NetworkSpec:
+                 n_steps: int | None = None, n_err: float = 1.0) -> NetworkSpec:
     """The integer network of ``net`` (its config's plan, its weights quantized).
 
-    ``classification`` (the error computation) and ``n_steps`` (the trial length
-    the firing-rate regulariser divides by) matter only when learning.
+    ``classification`` (the error computation), ``n_steps`` (the trial length
+    the firing-rate regulariser divides by) and ``n_err``
+    (:func:`lava_eprop.engine.spec.error_steps`) matter only when learning.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = compile_plan(net.config)
     w = net.weights
     return network_spec(net.config, plan, w, w.w_in.shape[1], w.w_out.shape[0], classification,
-                        n_steps=n_steps)
+                        n_steps=n_steps, n_err=n_err)
 
 
 def load_inputs(path: str | Path, n_in: int) -> np.ndarray:

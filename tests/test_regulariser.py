@@ -2,8 +2,11 @@
 
 Expected values come from the float reference's definition (Bellec et al.
 2020, Methods; :mod:`lava_eprop.reference.network`): the regulariser adds
-``R_j = c_reg (f_j - f0) / (B T dt)`` to the learning signal, and ``y3 - 64``
-carries ``Lambda`` times the learning signal.
+``R_j = c_reg (f_j - f0) / (B T dt)`` to the learning signal of a loss whose
+task term is divided by ``B`` (regression) or by the batch's ``B n_err``
+error steps (classification). The chip's task error is one trial's,
+undivided, so relative to it the signal is ``c_reg n_err (f_j - f0) / (T dt)``
+(``n_err = 1`` for regression), and ``y3 - 64`` carries ``Lambda`` times it.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import pytest
 
 from lava_eprop.config import from_dict, preset_dict
 from lava_eprop.engine import neurons
-from lava_eprop.engine.spec import reg_params
+from lava_eprop.engine.spec import error_steps, reg_params
 from lava_eprop.errors import UserError
 
 
@@ -30,6 +33,23 @@ def test_parameters_of_the_pattern_generation_preset_by_hand():
     # Lambda K 2^16 = 128 * 300 * 4 / (1000 * 4096 * 4096) * 65536 = 0.6 = 154 / 2^8
     p = reg_params(_cfg(), 128.0, 1000)
     assert p == dict(f_decay=4, f_impulse=4096, f_target=41943, reg_mant=154, reg_shift=8)
+
+
+def test_classification_scaling_by_hand():
+    # evidence accumulation: c_reg 1, batch 32, n_err 150 recall steps, T 1700, Lambda 4:
+    # Lambda K 2^16 = 4 * 1 * 150 * 4 / (1700 * 4096 * 4096) * 65536 = 0.0055147
+    # = 180.7 / 2^15 (255 / 0.0055147 = 46240 < 2^16): mantissa 181, shift 15
+    raw = preset_dict("evidence-accumulation")
+    p = reg_params(from_dict(raw), 4.0, 1700, n_err=150.0)
+    assert p == dict(f_decay=4, f_impulse=4096, f_target=41943, reg_mant=181, reg_shift=15)
+    raw["training"]["batch_size"] = 1       # the chip learns trial by trial: B plays no part
+    assert reg_params(from_dict(raw), 4.0, 1700, n_err=150.0) == p
+
+
+def test_error_steps_per_trial():
+    mask = np.array([[0, 0, 1, 1, 1], [0, 1, 1, 1, 1]])
+    assert error_steps(mask, classification=True) == 3.5
+    assert error_steps(mask, classification=False) == 1.0
 
 
 def test_no_regulariser_without_reg_coeff():

@@ -19,8 +19,12 @@ integers:
   up to the rounding of ``B`` and of the error payload;
 * the firing-rate regulariser (``training.reg_coeff > 0``, :func:`reg_params`):
   each recurrent neuron keeps a rate trace and adds ``Lambda_rec`` times the
-  float reference's regularisation signal ``c_reg (f_j - f0) / (B T dt)`` to
-  its y3, so the tag filters it like the task term;
+  regularisation signal ``c_reg n_err (f_j - f0) / (T dt)`` to its y3, so the
+  tag filters it like the task term. This keeps the float loss's balance
+  between the regulariser and the task error for the chip's own error: the
+  chip learns trial by trial (no division by the batch size ``B``) and sums
+  the per-step task error where the float classification loss averages it
+  over the ``n_err`` error steps of a trial (:func:`error_steps`);
 * the targets: regression ``round(y* Q_out 64)`` (readout register units),
   classification one-hot (0/1); the mask as 0/1.
 """
@@ -142,16 +146,33 @@ def _rec_params(g, l_shift: int) -> RecParams:
                      y1_mant=round(alif.y1_per_y2 * 2 ** Y1_FRAC) if eps else 0)
 
 
-def reg_params(cfg, y3_per_signal: float, n_steps: int) -> dict:
+def error_steps(mask, classification: bool) -> float:
+    """``n_err``: the mean number of error steps per trial of ``mask`` [trials, T] for
+    classification, 1 for regression.
+
+    The float loss divides a classification batch's cross-entropy by its
+    number of masked steps and a regression batch's squared error by its
+    size; the chip's error is the per-step error of one trial, not divided by
+    either. Relative to it, the float regulariser ``c_reg (f - f0) / (B T dt)``
+    is therefore ``c_reg n_err (f - f0) / (T dt)`` (:func:`reg_params`).
+    """
+    if not classification:
+        return 1.0
+    per_trial = np.asarray(mask, float).reshape(-1, np.shape(mask)[-1]).sum(axis=-1)
+    return max(float(per_trial.mean()), 1.0)
+
+
+def reg_params(cfg, y3_per_signal: float, n_steps: int, n_err: float = 1.0) -> dict:
     """Integer parameters of the on-chip firing-rate regulariser (RecParams fields).
 
     The rate trace ``f`` decays with ``f_decay = round(4096 dt / reg_tau)`` and
     jumps by ``f_impulse = 2^(10 + floor(log2 f_decay))`` per spike, so at a
     steady rate of ``p`` spikes per step ``f ~ f_impulse p 4096 / f_decay``
     (at most 2^22) and ``f_target = round(f0 dt 4096 f_impulse / f_decay)``.
-    The float signal ``c_reg (f_j - f0) / (B T dt)`` (``f_j`` in spikes/ms,
-    ``B`` the batch size, ``T = n_steps``) is then ``K (f - f_target)`` with
-    ``K = c_reg f_decay / (B T dt^2 4096 f_impulse)``; in units of 2^-16 of y3
+    The signal ``c_reg n_err (f_j - f0) / (T dt)`` (``f_j`` in spikes/ms,
+    ``T = n_steps``, ``n_err`` from :func:`error_steps`; no batch size: the
+    chip applies every trial's update at once) is then ``K (f - f_target)``
+    with ``K = c_reg n_err f_decay / (T dt^2 4096 f_impulse)``; in units of 2^-16 of y3
     ``Lambda K 2^16 = reg_mant 2^-reg_shift``, ``reg_mant`` in 128..255.
     Empty when ``training.reg_coeff`` is 0.
     """
@@ -166,7 +187,7 @@ def reg_params(cfg, y3_per_signal: float, n_steps: int) -> dict:
                         f"{dt * 4096 / 1.5:.4g} at dt = {dt:g})")
     impulse = 2 ** (10 + math.floor(math.log2(d)))
     target = round(t.reg_rate_hz / 1000.0 * dt * 2 ** DECAY_SHIFT * impulse / d)
-    k = t.reg_coeff * d / (t.batch_size * n_steps * dt ** 2 * 2 ** DECAY_SHIFT * impulse)
+    k = t.reg_coeff * n_err * d / (n_steps * dt ** 2 * 2 ** DECAY_SHIFT * impulse)
     scale = y3_per_signal * k * 2 ** REG_FRAC
     shift = math.floor(math.log2(255 / scale))
     if shift < 0:
@@ -178,10 +199,12 @@ def reg_params(cfg, y3_per_signal: float, n_steps: int) -> dict:
 
 
 def network_spec(cfg, plan: Plan, weights, n_in: int, n_out: int,
-                 classification: bool, n_steps: int | None = None) -> NetworkSpec:
+                 classification: bool, n_steps: int | None = None,
+                 n_err: float = 1.0) -> NetworkSpec:
     """Integer spec of the network of ``plan`` with float ``weights`` (post x pre);
     ``classification`` selects the softmax cross-entropy error (the task's kind);
-    ``n_steps`` (the trial length) enables the regulariser of ``training.reg_coeff``."""
+    ``n_steps`` (the trial length) enables the regulariser of ``training.reg_coeff``,
+    ``n_err`` (:func:`error_steps`) scales it."""
     ro = plan.group("readout")
     fb, b = feedback_format(weights.fb)
     groups, projs, offset = [], {}, 0
@@ -189,7 +212,7 @@ def network_spec(cfg, plan: Plan, weights, n_in: int, n_out: int,
         l_shift = b + 6 + int(math.log2(ro.y3_per_signal)) - int(math.log2(g.y3_per_signal))
         rec = _rec_params(g, l_shift)
         if n_steps is not None:
-            rec = rec._replace(**reg_params(cfg, g.y3_per_signal, n_steps))
+            rec = rec._replace(**reg_params(cfg, g.y3_per_signal, n_steps, n_err))
         groups.append(GroupSpec(g.name, g.size, offset, rec))
         for pre, w in (("input", weights.w_in), ("recurrent", weights.w_rec)):
             p = plan.projection(f"{pre}->{g.name}")

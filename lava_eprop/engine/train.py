@@ -11,7 +11,8 @@ train bit-identically. With symmetric feedback the host copies the learned
 readout weights into B before every trial (B = W_out^T as e-prop's symmetric
 variant wants; random and adaptive feedback keep B fixed). The firing-rate
 regulariser (``training.reg_coeff``) runs in the neurons
-(:func:`lava_eprop.engine.spec.reg_params`). After every trial the host moves
+(:func:`lava_eprop.engine.spec.reg_params`), scaled to the chip's per-trial,
+per-step error as :func:`lava_eprop.engine.spec.error_steps` says. After every trial the host moves
 odd weights to the even grid that ``LearningDense`` truncates to at the start
 of a run (:func:`onto_weight_grid`), so the truncation does not bias them.
 
@@ -36,7 +37,7 @@ from tqdm import tqdm
 from compilers import compile_plan
 from lava_eprop.checkpoint import TrainState
 from lava_eprop.engine.network import READOUT, FastNetwork
-from lava_eprop.engine.spec import NetworkSpec, network_spec
+from lava_eprop.engine.spec import NetworkSpec, error_steps, network_spec
 from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.reference.network import Record, loss_terms
 from lava_eprop.reference.params import Weights, init_weights
@@ -163,13 +164,14 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
         warnings.simplefilter("ignore")
         plan = compile_plan(cfg)
     w0 = init_weights(cfg, task.n_in, task.n_out, rng)
-    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, task.kind == "classification",
-                        n_steps=task.n_steps)
+    held = task.held_out(t.eval_trials, t.seed)
+    classification = task.kind == "classification"
+    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, classification,
+                        n_steps=task.n_steps, n_err=error_steps(held.mask, classification))
     symmetric = t.feedback == "symmetric"
     weights = onto_weight_grid({name: p.weights for name, p in spec.projections.items()},
                                np.random.default_rng([t.seed, GRID]))
     spec = spec.with_weights(weights)
-    held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=None, initial_weights=w0,
                          initial=_evaluate(spec, task, held, cfg), final=None,
                          saturation=Counter() if engine == "fixed" else None)

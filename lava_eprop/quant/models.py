@@ -7,8 +7,9 @@ steps, no readout bias (there is no on-chip one). Only the model differs:
 
 * **paper**: :mod:`lava_eprop.reference` (DESIGN section 3: ``rec_step``,
   the leaky readout, :class:`~lava_eprop.reference.eprop.OnlineEprop` with
-  its firing-rate regulariser on the running rate of the trial, scaled by
-  ``1 / training.batch_size`` as the on-chip one is); symmetric feedback
+  its firing-rate regulariser on the running rate of the trial, scaled to
+  the chip's per-trial error as the on-chip one is,
+  :func:`lava_eprop.engine.spec.error_steps`); symmetric feedback
   follows ``W_out^T`` every step, adaptive feedback learns like it;
 * **twin**: :class:`lava_eprop.quant.twin.TwinNetwork`;
 * **fixed**: :class:`lava_eprop.engine.FastNetwork` (trial ``k`` with rule

@@ -36,7 +36,7 @@ from compilers import compile_plan
 from lava_eprop import __version__
 from lava_eprop import config as config_mod
 from lava_eprop.engine.network import READOUT
-from lava_eprop.engine.spec import network_spec
+from lava_eprop.engine.spec import error_steps, network_spec
 from lava_eprop.engine.train import GRID, onto_weight_grid
 from lava_eprop.io import write_json
 from lava_eprop.quant import metrics as qm
@@ -88,8 +88,8 @@ def _scores(ev, kind: str) -> tuple[str, float]:
 def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, dict]:
     """Run the report; returns the JSON document and the probe trials (for plots).
 
-    ``settings.batch_size`` and ``settings.seed`` replace ``training.batch_size`` (the
-    regulariser scales with it) and ``training.seed``."""
+    ``settings.batch_size`` and ``settings.seed`` replace ``training.batch_size`` and
+    ``training.seed``."""
     cfg = cfg.with_overrides(batch_size=settings.batch_size, seed=settings.seed)
     task = make_task(cfg)
     kind, dt, seed = task.kind, cfg.network.dt, settings.seed
@@ -98,12 +98,14 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
         plan = compile_plan(cfg)
     rng = np.random.default_rng(seed)
     w0 = init_weights(cfg, task.n_in, task.n_out, rng)
-    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, kind == "classification",
-                        n_steps=task.n_steps)
-    p = net_params(cfg)
     t = cfg.training
+    # the regulariser's n_err as lava-eprop train --engine fixed computes it
+    n_err = error_steps(task.held_out(t.eval_trials, t.seed).mask, kind == "classification")
+    spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, kind == "classification",
+                        n_steps=task.n_steps, n_err=n_err)
+    p = net_params(cfg)
     eta = cfg.fixed_point.learning_rate or t.learning_rate
-    reg = (t.reg_coeff / t.batch_size, t.reg_rate_hz)
+    reg = (t.reg_coeff * n_err, t.reg_rate_hz)     # OnlineEprop divides by 1 x T dt
     symmetric = t.feedback == "symmetric"
     out_per_unit = spec.projection(READOUT).plan.weight_per_unit
     held = task.held_out(settings.eval_trials, seed)
@@ -178,7 +180,9 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
                      "task": dict(cfg.task), "learning_rate": eta,
                      "update": "online SGD every step, all three models",
                      "regulariser": (f"reg_coeff {t.reg_coeff:g} towards {t.reg_rate_hz:g} Hz, "
-                                     f"divided by batch_size {t.batch_size}: paper on the "
+                                     f"times n_err {n_err:g} error steps per trial, not "
+                                     "divided by the batch size (the chip's own scaling, "
+                                     "lava_eprop.engine.spec.error_steps): paper on the "
                                      "running rate of the trial, twin and fixed on the "
                                      "neurons' rate trace (fixed_point.reg_tau_ms)"),
                      "feedback": (f"{t.feedback}" + (": paper follows W_out^T every step, "
