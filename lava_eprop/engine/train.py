@@ -68,6 +68,25 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
     return out
 
 
+def grid_before_training(spec: NetworkSpec, seed: int) -> dict:
+    """The initial integer weights on the even grid (:func:`onto_weight_grid`, key
+    ``[seed, GRID]``): what the first on-chip trial starts from."""
+    return onto_weight_grid({name: p.weights for name, p in spec.projections.items()},
+                            np.random.default_rng([seed, GRID]))
+
+
+def grid_after_trial(weights: dict, seed: int, trial: int) -> dict:
+    """Trial ``trial``'s learned weights on the even grid (key ``[seed, trial, GRID]``),
+    ready for the next run."""
+    return onto_weight_grid(weights, np.random.default_rng([seed, trial, GRID]))
+
+
+def trial_feedback(spec: NetworkSpec, weights: dict, symmetric: bool) -> NetworkSpec:
+    """``spec`` with the feedback a trial uses: ``B = W_out^T`` of the current readout
+    weights for symmetric feedback (the host copies it between trials), else as it is."""
+    return spec.with_symmetric_feedback(weights[READOUT]) if symmetric else spec
+
+
 def _add_counts(result: TrainResult, counts: dict, overflow: str, it: int, trial: int) -> None:
     """Sum a trial's saturation counts into ``result``; raise if fatal and any happened."""
     result.saturation.update(counts)
@@ -169,8 +188,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, classification,
                         n_steps=task.n_steps, n_err=error_steps(held.mask, classification))
     symmetric = t.feedback == "symmetric"
-    weights = onto_weight_grid({name: p.weights for name, p in spec.projections.items()},
-                               np.random.default_rng([t.seed, GRID]))
+    weights = grid_before_training(spec, t.seed)
     spec = spec.with_weights(weights)
     result = TrainResult(weights=None, initial_weights=w0,
                          initial=_evaluate(spec, task, held, cfg), final=None,
@@ -191,14 +209,13 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
         loss = 0.0
         for _ in range(t.batch_size):
             batch = task.sample(1, rng)
-            if symmetric:
-                spec = spec.with_symmetric_feedback(weights[READOUT])
+            spec = trial_feedback(spec, weights, symmetric)
             counts = {} if engine == "fixed" else None
             trace, weights = run(spec.with_weights(weights), batch.inputs, batch.targets,
                                  batch.mask, t.seed + trial, counts=counts)
             if counts is not None:
                 _add_counts(result, counts, overflow, it, trial)
-            weights = onto_weight_grid(weights, np.random.default_rng([t.seed, trial, GRID]))
+            weights = grid_after_trial(weights, t.seed, trial)
             trial += 1
             rec = _record(spec, trace)
             loss += loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,

@@ -171,12 +171,10 @@ def fixed_trial(spec: NetworkSpec, weights: dict, x, targets, mask, seed: int,
     n_pre]), learning online; ``weights`` is replaced by the learnt ones in place."""
     net = FastNetwork(spec.with_weights(weights), n_instances=1, seed=seed)
     ints = spec.targets(targets[None], x.shape[0])
-    out = {k: [] for k in ("z", "v", "y")}
-    for t in range(x.shape[0]):
-        net.step(x[None, t].astype(np.int64), ints[:, t], mask[None, t].astype(np.int64))
-        out["z"].append(net.sent.z[0].copy())    # the compiled engine updates z in place
-        out["v"].append(net.observe(["v"])["v"][0] / _v_unit(spec))
-        out["y"].append(net.readout.v[0] / (spec.readout_scale * 64))
+    rec = net.run(x[None].astype(np.int64), ints, mask[None].astype(np.int64),
+                  record=("z", "v", "readout_v"))
+    out = {"z": rec["z"][:, 0], "v": rec["v"][:, 0] / _v_unit(spec),
+           "y": rec["readout_v"][:, 0] / (spec.readout_scale * 64)}
     watch.end_run(net)
     dw = {}
     for k, dense in net.dense.items():

@@ -37,7 +37,11 @@ from lava_eprop import __version__
 from lava_eprop import config as config_mod
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import error_steps, network_spec
-from lava_eprop.engine.train import GRID, onto_weight_grid
+from lava_eprop.engine.train import (
+    grid_after_trial,
+    grid_before_training,
+    trial_feedback,
+)
 from lava_eprop.io import write_json
 from lava_eprop.quant import metrics as qm
 from lava_eprop.quant import models, plots
@@ -110,8 +114,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
     out_per_unit = spec.projection(READOUT).plan.weight_per_unit
     held = task.held_out(settings.eval_trials, seed)
     state = {"paper": w0.copy(), "twin": twin_weights(spec, w0, Arith(chip=False)),
-             "fixed": onto_weight_grid({k: pr.weights for k, pr in spec.projections.items()},
-                                       np.random.default_rng([seed, GRID]))}
+             "fixed": grid_before_training(spec, seed)}      # as train --engine fixed
     watch = SaturationWatch()
 
     def twin_feedback():
@@ -125,11 +128,9 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
                                       t.feedback, reg)
         if model == "twin":
             return models.twin_trial(spec, state["twin"], twin_feedback(), x, targets, mask)
-        fixed_spec = spec.with_symmetric_feedback(state["fixed"][READOUT]) \
-            if symmetric else spec
-        out = models.fixed_trial(fixed_spec, state["fixed"], x, targets, mask, rule_seed, watch)
-        state["fixed"] = onto_weight_grid(state["fixed"],        # as train --engine fixed
-                                          np.random.default_rng([seed, rule_seed - seed, GRID]))
+        out = models.fixed_trial(trial_feedback(spec, state["fixed"], symmetric), state["fixed"],
+                                 x, targets, mask, rule_seed, watch)
+        state["fixed"] = grid_after_trial(state["fixed"], seed, rule_seed - seed)
         return out
 
     def evaluate(model):
