@@ -60,9 +60,10 @@ from lava_eprop.engine.spec import NetworkSpec
 READOUT = "recurrent->readout"
 #: What the compiled run records (other names step by step): neuron arrays by
 #: index in a group's (RecState, RecOut.y1 .. y3), or the readout side's.
+_READOUT_RECORDS = ("readout_v", "e", "err_y3")   # n_out wide; the others n_rec
 _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
                "y1": network_codegen.Y1, "y2": network_codegen.Y2, "y3": network_codegen.Y3,
-               "readout_v": 0, "e": 1, "err_y3": 2}
+               **{name: i for i, name in enumerate(_READOUT_RECORDS)}}
 
 
 def _a_out(dense: LearningDenseEngine | DenseEngine) -> np.ndarray:
@@ -321,8 +322,7 @@ class FastNetwork:
         (:mod:`lava_eprop.engine.network_codegen`): the same calls as
         :meth:`step`, the same state and counters after it."""
         n_steps, n = len(inputs), self.n_instances
-        records = {name: np.zeros((n_steps, n, self.spec.n_out if name in ("readout_v", "e",
-                                                                           "err_y3")
+        records = {name: np.zeros((n_steps, n, self.spec.n_out if name in _READOUT_RECORDS
                                    else self.spec.n_rec), np.int64) for name in record}
         first = 0
         if self.dense[READOUT].time_step == 0:  # step 1 truncates the weights: in Python
@@ -354,11 +354,11 @@ class FastNetwork:
         sent_z = group_args[0][0][network_codegen.Z] if len(groups) == 1 else \
             np.zeros((self.n_instances, spec.n_rec), np.int64)
         sources = [array for state, *_ in group_args for array in state]
-        sources += [self.readout.v, self.e, self.y3_out]
+        sources += [self.readout.v, self.e, self.y3_out]   # in _READOUT_RECORDS order
         plan = []
         for k, name in enumerate(record):
             index = _RECORDABLE[name]
-            if name in ("readout_v", "e", "err_y3"):
+            if name in _READOUT_RECORDS:
                 plan.append((k, 10 * len(groups) + index, 0))
             else:
                 plan += [(k, 10 * g + index, group.offset) for g, group in enumerate(groups)]
