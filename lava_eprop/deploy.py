@@ -87,6 +87,9 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     """``lava-eprop deploy``: one held-out trial of the network's task on Loihi 2
     (``Loihi2HwCfg``) or, with ``sim``, in ``Loihi2SimCfg``; with ``learn`` the
     weights learn on chip during the trial and are saved."""
+    if learn:
+        from lava_eprop.engine.train import check_lava_rounding
+        check_lava_rounding(net.config, "deploy --learn")
     out = _out_dir(out_dir, network, "deploy")
     if not sim:
         check_hardware()

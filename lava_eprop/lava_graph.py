@@ -68,6 +68,9 @@ class LavaGraph:
 
     def __init__(self, spec: NetworkSpec, inputs, targets, mask, seed: int = 0,
                  fixed: bool = True, learn: bool = True) -> None:
+        if learn and spec.rounding != "lava":
+            raise ValueError(f"spec.rounding = {spec.rounding!r}: Lava's LearningDense rounds "
+                             "only as Lava does ('lava')")
         self.spec = spec
         self.fixed = fixed
         self.n_steps = len(inputs)

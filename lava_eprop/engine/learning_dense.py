@@ -64,6 +64,16 @@ with 2.
 
 Only ``GradedSpikeCfg.USE_REGULAR_IMPULSE`` (Lava's default) is emulated.
 
+``rounding="unbiased"`` (compiled path only) replaces two steps of Lava's
+arithmetic by a what-if that Lava does not have: in step 11 every product's
+right shift rounds stochastically instead of down, and every synapse's
+accumulator rounds with its own random integer instead of the shared
+synaptic-variable number (:mod:`lava_eprop.engine.rule_codegen`). The
+numbers come from numba's generator, seeded with :meth:`seed_rounding`;
+instances share it. Everything else is unchanged; such a run has no Lava
+counterpart to compare with. ``unbiased_shift`` and ``per_synapse`` change
+only the product shift or only the accumulator rounding.
+
 Two implementations of this specification: the NumPy methods of
 :class:`LearningDenseEngine` (the readable one) and the compiled path of
 :mod:`lava_eprop.engine.fused` and :mod:`lava_eprop.engine.rule_codegen`
@@ -147,6 +157,9 @@ class LearningDenseEngine:
     fused : bool, optional
         Run each step compiled (:mod:`lava_eprop.engine.fused`) or with the
         NumPy methods; default: compiled when numba is installed.
+    rounding : {"lava", "unbiased", "unbiased_shift", "per_synapse"}
+        ``lava`` (default): Lava's arithmetic. The others: the what-ifs of
+        the module docstring (they need the compiled path).
 
     Attributes
     ----------
@@ -174,7 +187,10 @@ class LearningDenseEngine:
                  sign_mode: SignMode = SignMode.MIXED, num_message_bits: int = 0,
                  graded_spike_cfg: GradedSpikeCfg = GradedSpikeCfg.USE_REGULAR_IMPULSE,
                  rng_seeds: Optional[Sequence[int]] = None,
-                 fused: Optional[bool] = None) -> None:
+                 fused: Optional[bool] = None, rounding: str = "lava") -> None:
+        if rounding not in rule_codegen.ROUNDINGS:
+            raise ValueError(f"rounding must be one of {rule_codegen.ROUNDINGS}, "
+                             f"got {rounding!r}")
         if graded_spike_cfg != GradedSpikeCfg.USE_REGULAR_IMPULSE:
             raise NotImplementedError("only GradedSpikeCfg.USE_REGULAR_IMPULSE is emulated, "
                                       f"got {graded_spike_cfg!r}")
@@ -232,8 +248,18 @@ class LearningDenseEngine:
         if fused and not fused_kernel.AVAILABLE:
             raise ValueError("fused=True needs numba, which is not installed")
         self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
+        self.rounding = rounding
+        if rounding != "lava" and not self.fused:
+            raise ValueError(f"rounding={rounding!r} runs only on the compiled path "
+                             "(numba installed, fused not False)")
         if self.fused:
             self._init_fused()
+
+    def seed_rounding(self, seed: int) -> None:
+        """Seed the generator of the what-if roundings (numba's, shared by every
+        connection of the process); no effect with Lava's rounding."""
+        if self.rounding != "lava":
+            self._module.seed(int(seed) % 2 ** 32)
 
     def _trace_params(self, names: Sequence[str]) -> tuple:
         """(decay factors, impulse integer parts, impulse fractions), each (k, 1)."""
@@ -424,7 +450,8 @@ class LearningDenseEngine:
     def _init_fused(self) -> None:
         """Tables and contiguous state arrays for :func:`fused_kernel.step`."""
         self._tables = fused_kernel.encode_rules(self._plans, self.sign_mode)
-        self._compiled_step = rule_codegen.connection_step(*self._tables)
+        self._module = rule_codegen.connection_module(*self._tables, rounding=self.rounding)
+        self._compiled_step = self._module.step
         k = self.rule.decimate_exponent
         self._config = np.array([fused_kernel.KINDS[self.rule_kind], self.t_epoch,
                                  int(self.num_message_bits > 0), self.weight_exp,

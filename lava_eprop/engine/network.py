@@ -66,6 +66,10 @@ _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
                **{name: i for i, name in enumerate(_READOUT_RECORDS)}}
 
 
+#: Key of the seed of the what-if roundings (with the network's ``seed``).
+_ROUNDING_KEY = 0x20D
+
+
 def _a_out(dense: LearningDenseEngine | DenseEngine) -> np.ndarray:
     """What the projection sends this step (its buffer, wrapped to int32)."""
     return dense.a_buff.astype(np.int64).astype(np.int32).astype(np.int64)
@@ -108,6 +112,12 @@ class FastNetwork:
         With False the projections are frozen ``Dense`` ones
         (:class:`DenseEngine`): inference, weights never change.
 
+    With ``spec.rounding`` other than ``lava`` (``fixed_point.rounding``) the
+    learning projections round as :class:`LearningDenseEngine` describes for
+    that what-if (not Lava's arithmetic); the network seeds its generator from
+    ``seed`` when it is built, so a run is reproducible when networks are built
+    and run one after the other.
+
     Attributes
     ----------
     dense : dict of LearningDenseEngine (DenseEngine without learning), keyed by
@@ -132,8 +142,13 @@ class FastNetwork:
         if learn:
             self.dense = {name: LearningDenseEngine(
                 weights=p.weights, learning_rule=p.rule(spec.rule_seed(name, seed)),
-                n_instances=n_instances, weight_exp=p.weight_exp, fused=fused)
+                n_instances=n_instances, weight_exp=p.weight_exp, fused=fused,
+                rounding=spec.rounding)
                 for name, p in spec.projections.items()}
+            if spec.rounding != "lava":
+                first = next(iter(self.dense.values()))
+                first.seed_rounding(np.random.SeedSequence([seed, _ROUNDING_KEY])
+                                    .generate_state(1)[0])
         else:
             self.dense = {name: DenseEngine(p.weights, n_instances, weight_exp=p.weight_exp)
                           for name, p in spec.projections.items()}

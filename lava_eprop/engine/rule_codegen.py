@@ -17,6 +17,16 @@ stochastic rounding ``(A >> 7) + [(A mod 2^7) > threshold]`` and the 9-bit
 bounds. A synapse-epoch counts (``counters[target]``) when any of these
 wraps or saturations changed a value.
 
+``rounding="unbiased"`` generates a variant that is *not* Lava's arithmetic
+(see :data:`ROUNDINGS`): every product's right shift and every synapse's
+accumulator rounding draw their own uniform integer from numba's generator
+(``(P + U[0, 2^s)) >> s`` and ``(A >> 7) + [(A mod 2^7) > U[0, 2^7)]``),
+so both are unbiased and independent across synapses; ``unbiased_shift``
+changes only the shift (the accumulator keeps Lava's shared number) and
+``per_synapse`` only the accumulator (products keep Lava's floor). The
+module then also has ``seed(s)``, which seeds numba's generator (shared by
+all compiled code of the process).
+
 The source is written once to a file named by its hash in the kernel cache
 directory (``$LAVA_EPROP_KERNEL_CACHE``, default ``~/.cache/lava-eprop/kernels``)
 and imported from there, so numba's ``cache=True`` keeps the compiled code
@@ -80,6 +90,24 @@ _FACTOR_TARGET = {VARS["w"]: TARGETS[WEIGHTS], VARS["d"]: TARGETS[TAG_2],
 _PRE_TRACES = (VARS["x1"], VARS["x2"])
 _POST_TRACES = (VARS["y1"], VARS["y2"], VARS["y3"])
 
+#: Rounding of the learning engine's products and accumulators: ``lava`` is
+#: Lava 0.10's ``LearningDense`` (floor of every product shift, one random
+#: number per step shared by every synapse); the others are what-ifs, not
+#: Lava's: ``unbiased`` changes both, ``unbiased_shift`` and ``per_synapse``
+#: one each (module docstring).
+ROUNDINGS = ("lava", "unbiased", "unbiased_shift", "per_synapse")
+#: rounding -> (stochastic product shift, per-synapse accumulator rounding)
+_ROUNDING_PARTS = {"lava": (False, False), "unbiased": (True, True),
+                   "unbiased_shift": (True, False), "per_synapse": (False, True)}
+
+_SEED_SOURCE = '''
+
+@numba.njit(cache=True)
+def seed(value):
+    """Seed numba's generator, which the unbiased rounding draws from."""
+    np.random.seed(value)
+'''
+
 _modules: dict = {}
 #: Hash of the compiled step the generated code calls: a changed kernel gives a new file.
 _FUSED_HASH = hashlib.sha256(Path(fused.__file__).read_bytes()).hexdigest()[:20]
@@ -107,7 +135,15 @@ def _factor(var: int, const: int, is_sgn: int, width: int) -> str:
     return _clip(value, -(2 ** width), 2 ** width - 1)
 
 
-def _rule_lines(r: int, rule, products, factors) -> list[str]:
+def _floor_shift(value: str, right: int, unbiased: bool) -> str:
+    """``value >> right``: Lava's floor, or (unbiased) stochastic rounding."""
+    if unbiased and right:
+        return f"(({value} + np.random.randint(0, {2 ** right})) >> {right})"
+    return f"({value} >> {right})"
+
+
+def _rule_lines(r: int, rule, products, factors, unbiased: bool = False,
+                per_synapse: bool = False) -> list[str]:
     """Statements computing ``new{r}`` and ``hit{r}`` for synapse (j, q)."""
     target, shift, bits, sign, low, high, first, count = (int(v) for v in rule)
     lines = [f"acc = old{target} << {shift}", "hit = False"]
@@ -119,11 +155,11 @@ def _rule_lines(r: int, rule, products, factors) -> list[str]:
         lines.append(f"term = {' * '.join(terms)}")
         if may_saturate:  # 32-bit MAC, back to 15 bits, scale 2^(e + 7), 32 then 16 bits
             lines += [f"raw = {_wrap32('term')}",
-                      f"shifted = (raw >> {right}) << {left}",
+                      f"shifted = {_floor_shift('raw', right, unbiased)} << {left}",
                       f"value = {_clip(_wrap32('shifted'), ACC_MIN, ACC_MAX)}",
                       "hit |= (raw != term) | (value != shifted)"]
         else:  # the widths keep the product inside 32 bits and the 16-bit range
-            lines.append(f"value = (term >> {right}) << {left}")
+            lines.append(f"value = {_floor_shift('term', right, unbiased)} << {left}")
         lines += ["total = acc + value",
                   f"acc = {_clip('total', ACC_MIN, ACC_MAX)}",  # 16-bit accumulator
                   "hit |= acc != total"]
@@ -131,14 +167,19 @@ def _rule_lines(r: int, rule, products, factors) -> list[str]:
         lines += ["hit |= acc < 0", "acc = max(acc, 0)"]
     elif sign == NON_POSITIVE:
         lines += ["hit |= acc > 0", "acc = min(acc, 0)"]
-    lines += [f"value = (acc >> {bits}) + ((acc & {2 ** bits - 1}) > threshold{r})",
+    threshold = f"np.random.randint(0, {2 ** bits})" if per_synapse else f"threshold{r}"
+    lines += [f"value = (acc >> {bits}) + ((acc & {2 ** bits - 1}) > {threshold})",
               f"new{r} = {_clip('value', low, high)}",  # 9-bit variable
               f"count{r} += hit | (new{r} != value)"]
     return lines
 
 
-def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray) -> str:
+def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
+                  rounding: str = "lava") -> str:
     """Python source of the synapse update of the encoded rules (see module docstring)."""
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+    unbiased, per_synapse = _ROUNDING_PARTS[rounding]
     used = {int(rule[0]) for rule in rules}
     synapse_vars = {int(f[0]) for f in factors if f[4] == SYNAPSE_SIDE}
     used |= {_FACTOR_TARGET[var] for var in synapse_vars & set(_FACTOR_TARGET)}
@@ -152,7 +193,7 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray) 
     row.append("for q in range(n_pre):")
     synapse = [f"old{t} = np.int64({_TARGET_ARRAY[t]}[i, j, q])" for t in sorted(used)]
     for r, rule in enumerate(rules):
-        synapse += _rule_lines(r, rule, products, factors)
+        synapse += _rule_lines(r, rule, products, factors, unbiased, per_synapse)
     synapse += [f"{_TARGET_ARRAY[int(rule[0])]}[i, j, q] = new{r}"
                 for r, rule in enumerate(rules)]
     row += ["    " + line for line in synapse]
@@ -160,7 +201,8 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray) 
     body += [f"counters[{int(rule[0])}] += count{r}" for r, rule in enumerate(rules)]
     body += ["tx[i] = 0", "ty[i] = 0", "y0[i] = False"]  # step 12: a new epoch
     header = _HEADER.replace("{fused_hash}", _FUSED_HASH)
-    return header + "".join(f"        {line}\n" for line in body)
+    source = header + "".join(f"        {line}\n" for line in body)
+    return source if rounding == "lava" else source + _SEED_SOURCE
 
 
 def _cache_directory() -> Path:
@@ -173,12 +215,20 @@ def _cache_directory() -> Path:
         return Path(tempfile.mkdtemp(prefix="lava-eprop-kernels-"))
 
 
-def connection_step(rules: np.ndarray, products: np.ndarray, factors: np.ndarray) -> Callable:
-    """The compiled step of a connection with the encoded rules (generated once per rule
-    set): :func:`lava_eprop.engine.fused.step` and, on learning steps, the synapse
-    update, in one call (arguments: ``fused.step``'s with ``tag_1``, ``tag_2`` after
-    the weights)."""
-    return load_generated("connection_step", update_source(rules, products, factors)).step
+def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
+                      rounding: str = "lava"):
+    """The generated module of a connection with the encoded rules (once per rule set
+    and rounding): its ``step`` is :func:`lava_eprop.engine.fused.step` and, on
+    learning steps, the synapse update, in one call (arguments: ``fused.step``'s with
+    ``tag_1``, ``tag_2`` after the weights); with a rounding other than ``lava`` it
+    also has ``seed``."""
+    return load_generated("connection_step", update_source(rules, products, factors, rounding))
+
+
+def connection_step(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
+                    rounding: str = "lava") -> Callable:
+    """The compiled step of :func:`connection_module`."""
+    return connection_module(rules, products, factors, rounding).step
 
 
 def load_generated(prefix: str, source: str):

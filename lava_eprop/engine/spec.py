@@ -96,6 +96,7 @@ class NetworkSpec:
     projections: dict               # name -> ProjectionSpec
     readout_scale: float            # Q_out: register = y * Q_out * 64
     classification: bool
+    rounding: str = "lava"          # fixed_point.rounding: "lava" or the "unbiased" what-if
 
     def projection(self, name: str) -> ProjectionSpec:
         return self.projections[name]
@@ -226,4 +227,5 @@ def network_spec(cfg, plan: Plan, weights, n_in: int, n_out: int,
                        readout=ReadoutParams(ro.du, ro.dv),
                        error=error_params(classification, ro.voltage_scale, ro.y3_per_signal),
                        feedback=fb, feedback_exp=b, projections=projs, readout_scale=ro.voltage_scale,
-                       classification=bool(classification))
+                       classification=bool(classification),
+                       rounding=cfg.fixed_point.get("rounding", "lava"))
