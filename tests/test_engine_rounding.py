@@ -107,11 +107,10 @@ def test_unbiased_rounding_needs_the_compiled_path():
                             rounding="nearest")
 
 
-@pytest.mark.parametrize("name", ["alif_random", "lif_symmetric"])
-def test_unbiased_network_is_reproducible_and_its_run_equals_its_steps(name):
+def test_unbiased_network_is_reproducible_and_its_run_equals_its_steps():
     """Networks built and run one after the other draw the same numbers for the same seed
     (the generator is numba's, seeded when a network is built)."""
-    spec, data = _data(name, 200)
+    spec, data = _data("alif_random", 200)   # ALIF: rules of w, t and d
     spec = replace(spec, rounding="unbiased")
     compiled = FastNetwork(spec, 2, seed=3)
     got = _run(compiled, data, 0, 200)
