@@ -147,3 +147,5 @@ def test_cli_trains_with_unbiased_rounding_on_the_fast_engine_only(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.startswith("error: fixed_point.rounding = unbiased with deploy --learn")
     assert not (tmp_path / "deploy").exists()
+    res = cli("show-rule", cfg)
+    assert res.returncode == 0 and "fixed_point.rounding = unbiased" in res.stdout
