@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lava_eprop.reference import compiled
 from lava_eprop.reference.network import (LossTerms, Record, leaky_filter, shift_in_time)
 from lava_eprop.reference.params import NetParams, Weights
 
@@ -54,14 +55,21 @@ def learning_signal(delta: np.ndarray, fb: np.ndarray) -> np.ndarray:
 
 
 def _post_factor(rec: Record, signal: np.ndarray, reg_signal: np.ndarray,
-                 p: NetParams) -> np.ndarray:
+                 p: NetParams, fused: bool = compiled.AVAILABLE) -> np.ndarray:
     """``h_j[t]`` such that ``dE/dW_ji = sum_{b,t} h_j[t] xbar_i[t]``.
 
     ``c[t] = sum_{t'>=t} kappa^(t'-t) s_out L[t'] + R`` weighs ``e[t]``; for
     ALIF the adjoint ``lam[t] = d[t+1] + q[t+1] lam[t+1]`` (``d = beta c psi``,
     ``q = rho - psi beta``) carries the ``-beta eps`` term back onto
-    ``psi[t] xbar[t]``.
+    ``psi[t] xbar[t]``. With ``fused`` the same operations run compiled
+    (:func:`~lava_eprop.reference.compiled.post_factor_into`), written over
+    ``signal``.
     """
+    if fused:
+        cast = signal.dtype.type
+        compiled.post_factor_into(signal, reg_signal, rec.psi, p.beta, cast(p.kappa),
+                                  cast(p.s_out), cast(p.rho), p.adaptive, signal)
+        return signal
     c = leaky_filter(signal, p.kappa, p.s_out, reverse=True) + reg_signal
     if not p.adaptive:
         return rec.psi * c
@@ -79,17 +87,21 @@ def _outer_sum(post: np.ndarray, pre: np.ndarray) -> np.ndarray:
 
 
 def batch_gradients(w: Weights, p: NetParams, x: np.ndarray, rec: Record,
-                    loss: LossTerms) -> Grads:
-    """e-prop gradient summed over all steps and trials of a batch."""
+                    loss: LossTerms, fused: bool = compiled.AVAILABLE) -> Grads:
+    """e-prop gradient summed over all steps and trials of a batch.
+
+    With ``fused`` the time recursions run compiled (the same bits, see
+    :mod:`lava_eprop.reference.compiled`).
+    """
     signal = learning_signal(loss.delta, w.fb)
-    h = _post_factor(rec, signal, loss.reg_signal, p)
-    xbar = leaky_filter(x, p.alpha, p.s_in)
-    zbar_rec = leaky_filter(shift_in_time(rec.z), p.alpha, p.s_in)
+    h = _post_factor(rec, signal, loss.reg_signal, p, fused)
+    xbar = leaky_filter(x, p.alpha, p.s_in, fused=fused)
+    zbar_rec = leaky_filter(shift_in_time(rec.z), p.alpha, p.s_in, overwrite=True, fused=fused)
     g_rec = _outer_sum(h, zbar_rec)
     if not p.autapses:
         np.fill_diagonal(g_rec, 0.0)
-    zbar_out = leaky_filter(rec.z, p.kappa, p.s_out)
-    bias_trace = leaky_filter(np.ones_like(loss.delta[:1, :, :1]), p.kappa, p.s_out)
+    zbar_out = leaky_filter(rec.z, p.kappa, p.s_out, fused=fused)
+    bias_trace = leaky_filter(np.ones_like(loss.delta[:1, :, :1]), p.kappa, p.s_out, fused=fused)
     return Grads(w_in=_outer_sum(h, xbar), w_rec=g_rec,
                  w_out=_outer_sum(loss.delta, zbar_out),
                  b_out=np.sum(loss.delta * bias_trace, axis=(0, 1)))

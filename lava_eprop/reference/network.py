@@ -23,17 +23,28 @@ import numpy as np
 from scipy.signal import lfilter
 from threadpoolctl import threadpool_limits
 
+from lava_eprop.reference import compiled
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.params import NetParams, Weights
 
 
 def leaky_filter(x: np.ndarray, decay: float, scale: float, axis: int = 1,
-                 reverse: bool = False) -> np.ndarray:
+                 reverse: bool = False, overwrite: bool = False,
+                 fused: bool = compiled.AVAILABLE) -> np.ndarray:
     """``out[t] = decay * out[t-1] + scale * x[t]`` along ``axis`` (zero start).
 
     With ``reverse`` the recursion runs backwards in time:
-    ``out[t] = decay * out[t+1] + scale * x[t]``.
+    ``out[t] = decay * out[t+1] + scale * x[t]``. ``scipy.signal.lfilter``
+    computes it; with ``fused``, for 3-D ``x`` along axis 1,
+    :func:`~lava_eprop.reference.compiled.leaky_filter_into` computes the same
+    bits faster (lfilter walks a strided axis lane by lane), and with
+    ``overwrite`` writes them into ``x``.
     """
+    if fused and x.ndim == 3 and axis == 1:
+        out = x if overwrite else np.empty(x.shape, x.dtype)
+        cast = x.dtype.type
+        compiled.leaky_filter_into(x, cast(decay), cast(scale), reverse, out)
+        return out
     if reverse:
         x = np.flip(x, axis=axis)
     b = np.array([scale], dtype=x.dtype)
@@ -72,17 +83,31 @@ def readout(z: np.ndarray, w: Weights, p: NetParams) -> np.ndarray:
     return leaky_filter(drive, p.kappa, p.s_out)
 
 
-def simulate(w: Weights, p: NetParams, x: np.ndarray) -> Record:
-    """Run the network on inputs ``x`` [B, T, n_in] with fixed weights."""
+def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVAILABLE
+             ) -> Record:
+    """Run the network on inputs ``x`` [B, T, n_in] with fixed weights.
+
+    With ``fused`` each step's neuron update is
+    :func:`~lava_eprop.reference.compiled.rec_step_into` (compiled, the
+    same bits) instead of :func:`~lava_eprop.reference.neurons.rec_step`.
+    """
     batch, steps, _ = x.shape
     n_rec = w.w_rec.shape[0]
-    drive_in = p.s_in * (x @ w.w_in.T)
+    drive_in = x @ w.w_in.T
+    drive_in *= p.s_in
     w_rec_t = p.s_in * w.w_rec.T
     state = initial_state((batch, n_rec), dtype=x.dtype)
     out = {k: np.empty((batch, steps, n_rec), dtype=x.dtype) for k in ("z", "v", "a", "psi")}
+    constants = compiled.step_constants(p, x.dtype)
     with single_thread_blas():
         for t in range(steps):
-            state, psi = rec_step(state, drive_in[:, t] + state.z @ w_rec_t, p)
+            i_syn = state.z @ w_rec_t
+            i_syn += drive_in[:, t]
+            if fused:
+                compiled.rec_step_into(*state, i_syn, p.beta, *constants, out["z"], out["v"],
+                                       out["a"], out["psi"], t)
+                continue
+            state, psi = rec_step(state, i_syn, p)
             out["z"][:, t], out["v"][:, t], out["a"][:, t] = state.z, state.v, state.a
             out["psi"][:, t] = psi
     return Record(y=readout(out["z"], w, p), **out)
