@@ -191,6 +191,7 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
     bar = tqdm(range(first, t.iterations), desc=f"train {task.name} ({t.method})", unit="it",
                initial=first, total=t.iterations, disable=None if progress else True,
                leave=False)
+    latest = None  # the last held-out evaluation; the loop's last iteration makes one
     for it in bar:
         batch = task.sample(t.batch_size, rng)
         x = batch.inputs.astype(dtype)
@@ -212,9 +213,9 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         result.loss_curve.append(float(loss))
         result.steps_simulated += x.shape[0] * x.shape[1]
         if (it + 1) % t.eval_every == 0 or it + 1 == t.iterations:
-            ev = evaluate(w, p, task, held, cfg)
-            score = ev.nmse if ev.nmse is not None else ev.accuracy
-            result.eval_curve.append([it + 1, ev.loss, score])
+            latest = evaluate(w, p, task, held, cfg)
+            score = latest.nmse if latest.nmse is not None else latest.accuracy
+            result.eval_curve.append([it + 1, latest.loss, score])
             bar.set_postfix(loss=f"{loss:.4g}", held_out=f"{score:.3g}")
         if checkpoint is not None and checkpoint_every and (it + 1) % checkpoint_every == 0:
             checkpoint(TrainState(
@@ -224,5 +225,5 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
                 steps_simulated=result.steps_simulated,
                 seconds=time.perf_counter() - start))
     result.seconds = time.perf_counter() - start
-    result.final = evaluate(w, p, task, held, cfg)
+    result.final = latest if latest is not None else evaluate(w, p, task, held, cfg)
     return result
