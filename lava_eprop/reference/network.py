@@ -83,21 +83,32 @@ def readout(z: np.ndarray, w: Weights, p: NetParams) -> np.ndarray:
     return leaky_filter(drive, p.kappa, p.s_out)
 
 
-def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVAILABLE
-             ) -> Record:
+def record_buffers(batch: int, steps: int, n_rec: int, dtype=np.float64) -> dict:
+    """Arrays :func:`simulate` can write a run of ``batch`` trials into: the input
+    drive and the ``z, v, a, psi`` of its :class:`Record`, each [batch, steps, n_rec]."""
+    return {k: np.empty((batch, steps, n_rec), dtype=dtype)
+            for k in ("drive_in", "z", "v", "a", "psi")}
+
+
+def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVAILABLE,
+             buffers: dict | None = None) -> Record:
     """Run the network on inputs ``x`` [B, T, n_in] with fixed weights.
 
     With ``fused`` each step's neuron update is
     :func:`~lava_eprop.reference.compiled.rec_step_into` (compiled, the
     same bits) instead of :func:`~lava_eprop.reference.neurons.rec_step`.
+    ``buffers`` (:func:`record_buffers` of the same sizes) receive the run
+    instead of new arrays, and the returned record's arrays are theirs: reused
+    across calls, they spare the page faults of touching fresh memory, which
+    cost as much as the arithmetic for large batches.
     """
     batch, steps, _ = x.shape
     n_rec = w.w_rec.shape[0]
-    drive_in = x @ w.w_in.T
+    out = buffers if buffers is not None else record_buffers(batch, steps, n_rec, x.dtype)
+    drive_in = np.matmul(x, w.w_in.T, out=out["drive_in"])
     drive_in *= p.s_in
     w_rec_t = p.s_in * w.w_rec.T
     state = initial_state((batch, n_rec), dtype=x.dtype)
-    out = {k: np.empty((batch, steps, n_rec), dtype=x.dtype) for k in ("z", "v", "a", "psi")}
     constants = compiled.step_constants(p, x.dtype)
     with single_thread_blas():
         for t in range(steps):
@@ -110,7 +121,7 @@ def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVA
             state, psi = rec_step(state, i_syn, p)
             out["z"][:, t], out["v"][:, t], out["a"][:, t] = state.z, state.v, state.a
             out["psi"][:, t] = psi
-    return Record(y=readout(out["z"], w, p), **out)
+    return Record(y=readout(out["z"], w, p), z=out["z"], v=out["v"], a=out["a"], psi=out["psi"])
 
 
 def softmax(y: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ from lava_eprop.config import Config
 from lava_eprop.errors import NumericalError
 from lava_eprop.reference import bptt
 from lava_eprop.reference.eprop import Grads, OnlineEprop, batch_gradients
-from lava_eprop.reference.network import (Record, loss_terms, predictions, simulate,
-                                          single_thread_blas, softmax, trial_labels)
+from lava_eprop.reference.network import (Record, loss_terms, predictions, record_buffers,
+                                          simulate, single_thread_blas, softmax, trial_labels)
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.optim import make_optimizer
 from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
@@ -53,10 +53,12 @@ class TrainResult:
     saturation: dict | None = None    # fixed-point engine: saturation/wrap events per variable
 
 
-def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config) -> Evaluation:
-    """Task loss and NMSE (regression) or accuracy (classification)."""
+def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config,
+             buffers: dict | None = None) -> Evaluation:
+    """Task loss and NMSE (regression) or accuracy (classification); ``buffers``
+    as :func:`~lava_eprop.reference.network.simulate` takes them."""
     t = cfg.training
-    rec = simulate(w, p, batch.inputs.astype(w.w_in.dtype))
+    rec = simulate(w, p, batch.inputs.astype(w.w_in.dtype), buffers=buffers)
     terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
                        p.dt)
     return score(rec, batch, task.kind, terms.task)
@@ -148,6 +150,15 @@ def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Co
     return loss
 
 
+def _buffers_for(x: np.ndarray, w: Weights, buffers: dict | None) -> dict:
+    """``buffers`` if they fit a simulation of ``w`` on ``x``, else new
+    :func:`~lava_eprop.reference.network.record_buffers`."""
+    shape = (*x.shape[:2], w.w_rec.shape[0])
+    if buffers is not None and buffers["z"].shape == shape and buffers["z"].dtype == w.w_in.dtype:
+        return buffers
+    return record_buffers(*shape, w.w_in.dtype)
+
+
 def _check_finite(w: Weights, loss: float, iteration: int) -> None:
     if not np.isfinite(loss):
         raise NumericalError(f"iteration {iteration}: the loss became {loss} (NaN or Inf); "
@@ -192,6 +203,9 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
                initial=first, total=t.iterations, disable=None if progress else True,
                leave=False)
     latest = None  # the last held-out evaluation; the loop's last iteration makes one
+    # The loop's simulations reuse two sets of arrays (training batch, held-out set);
+    # the latest evaluation's record lives in the second until the next evaluation.
+    sim_buffers = eval_buffers = None
     for it in bar:
         batch = task.sample(t.batch_size, rng)
         x = batch.inputs.astype(dtype)
@@ -204,7 +218,8 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         elif t.update == "online":
             loss = _online_iteration(w, p, batch, task.kind, cfg, updater)
         else:
-            rec = simulate(w, p, x)
+            sim_buffers = _buffers_for(x, w, sim_buffers)
+            rec = simulate(w, p, x, buffers=sim_buffers)
             terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff,
                                t.reg_rate_hz, p.dt)
             loss = terms.task
@@ -213,7 +228,8 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         result.loss_curve.append(float(loss))
         result.steps_simulated += x.shape[0] * x.shape[1]
         if (it + 1) % t.eval_every == 0 or it + 1 == t.iterations:
-            latest = evaluate(w, p, task, held, cfg)
+            eval_buffers = _buffers_for(held.inputs, w, eval_buffers)
+            latest = evaluate(w, p, task, held, cfg, eval_buffers)
             score = latest.nmse if latest.nmse is not None else latest.accuracy
             result.eval_curve.append([it + 1, latest.loss, score])
             bar.set_postfix(loss=f"{loss:.4g}", held_out=f"{score:.3g}")
