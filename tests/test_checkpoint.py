@@ -76,20 +76,22 @@ def test_numerical_fault_keeps_the_last_good_checkpoint(tmp_path):
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("engine,resume_with,iterations,steps,every", [
-    ("fixed", "fixed", 16, 100, 4),
-    ("lava", "lava", 6, 40, 2),     # one Lava run per trial: kept small
-    ("fixed", "lava", 6, 40, 2),    # the engines train bit-identically: checkpoints interchange
+@pytest.mark.parametrize("engine,resume_with,iterations,steps,every,rounding", [
+    ("fixed", "fixed", 16, 100, 4, "lava"),
+    ("lava", "lava", 6, 40, 2, "lava"),     # one Lava run per trial: kept small
+    ("fixed", "lava", 6, 40, 2, "lava"),    # the engines train bit-identically: checkpoints
+    ("fixed", "fixed", 8, 100, 2, "unbiased"),  # interchange; a what-if reseeds per trial
 ])
 def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(
-        tmp_path, engine, resume_with, iterations, steps, every):
+        tmp_path, engine, resume_with, iterations, steps, every, rounding):
     """On-chip training (integer weights, online rules) killed with SIGKILL after a
     checkpoint and resumed ends with the same weights and curves, bit for bit."""
     cfg = tmp_path / "c.yaml"
     cfg.write_text(CONFIG.replace("iterations: 120", f"iterations: {iterations}")
                    .replace("n_steps: 300", f"n_steps: {steps}")
                    .replace("eval_every: 7", "eval_every: 3")
-                   .replace("feedback: adaptive", "feedback: symmetric"))   # B follows W_out
+                   .replace("feedback: adaptive", "feedback: symmetric")   # B follows W_out
+                   + f"fixed_point: {{rounding: {rounding}}}\n")
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     assert cli("train", cfg, "--engine", engine, "--out", whole, "--quiet").returncode == 0
     kill_after_first_checkpoint(["train", cfg, "--engine", engine, "--out", broken,
