@@ -255,8 +255,9 @@ def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials,
                        quantization, paper_vs_fixed): readout and membrane RMSE
                        per step, spike agreement, van Rossum distance, cosine
                        of the weight updates per projection; per model the
-                       held-out loss and NMSE or accuracy before and after
-                       online training; saturation counts; the settings
+                       held-out loss, NMSE or accuracy and firing rate before
+                       and after online training; saturation counts; the
+                       settings
     errors.png, readouts.png, rasters.png, dw_cosine.png, training.png
     """
     from lava_eprop.io import check_output_dir

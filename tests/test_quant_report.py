@@ -36,6 +36,10 @@ def test_paper_model_is_the_float_reference_trained_online_with_sgd(report):
     paper = report["models"]["paper"]
     assert paper["final_loss"] == pytest.approx(result.final.loss, rel=1e-10)
     np.testing.assert_allclose(paper["loss_curve"], result.loss_curve, rtol=1e-10)
+    # the rate the report states is that of train's held-out runs (dt = 1 ms)
+    assert paper["initial_rate_hz"] == pytest.approx(result.initial.record.z.mean() * 1000)
+    assert paper["final_rate_hz"] == pytest.approx(result.final.record.z.mean() * 1000)
+    assert paper["final_rate_hz"] != paper["initial_rate_hz"]     # training changed it
 
 
 def test_fixed_model_is_lava_eprop_train_engine_fixed(report):
@@ -46,3 +50,5 @@ def test_fixed_model_is_lava_eprop_train_engine_fixed(report):
     assert fixed["final_loss"] == result.final.loss
     assert fixed["final_nmse"] == result.final.nmse
     np.testing.assert_allclose(fixed["loss_curve"], result.loss_curve, rtol=1e-12)
+    assert fixed["initial_rate_hz"] == result.initial.record.z.mean() * 1000
+    assert fixed["final_rate_hz"] == result.final.record.z.mean() * 1000

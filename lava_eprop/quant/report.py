@@ -11,7 +11,8 @@ from the same initial weights (the config's, seed ``seed``):
 2. **training**: ``iterations`` x ``batch_size`` training trials drawn as
    ``lava-eprop train`` draws them (so the fixed model trains exactly as
    ``lava-eprop train --engine fixed`` with that batch size), then the
-   held-out loss and NMSE or accuracy of each on ``eval_trials`` trials;
+   held-out loss, NMSE or accuracy and mean firing rate of each on
+   ``eval_trials`` trials, before and after;
 3. **saturation** counts of the fixed-point state over the probe and the
    training trials (:mod:`lava_eprop.quant.saturation`).
 
@@ -83,6 +84,11 @@ def _ratio(b: np.ndarray, a: np.ndarray) -> float | None:
     """``|b| / |a|`` (Frobenius norms); None when ``a`` is zero."""
     na = float(np.linalg.norm(a))
     return float(np.linalg.norm(b)) / na if na > 0 else None
+
+
+def _rate_hz(ev, dt: float) -> float:
+    """Mean firing rate of the recurrent neurons over a held-out evaluation, in Hz."""
+    return float(np.mean(ev.record.z) * 1000.0 / dt)
 
 
 def _scores(ev, kind: str) -> tuple[str, float]:
@@ -169,7 +175,8 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
         name, value = _scores(final[m], kind)
         results[m] = {"initial_loss": initial[m].loss, "final_loss": final[m].loss,
                       name.replace("final", "initial"): _scores(initial[m], kind)[1],
-                      name: value, "loss_curve": curves[m]}
+                      name: value, "initial_rate_hz": _rate_hz(initial[m], dt),
+                      "final_rate_hz": _rate_hz(final[m], dt), "loss_curve": curves[m]}
     counts = {k: int(v) for k, v in sorted(watch.totals.items())}
     report = {
         "schema_version": SCHEMA_VERSION, "package_version": __version__,
@@ -241,7 +248,8 @@ def table(report: dict) -> str:
     models_ = report["models"]
     score = "final_nmse" if report["kind"] == "regression" else "final_accuracy"
     lines += ["", f"{'after training':28s}" + "".join(f"{m:>16s}" for m in models_)]
-    for key in ("initial_loss", "final_loss", score.replace("final", "initial"), score):
+    for key in ("initial_loss", "final_loss", score.replace("final", "initial"), score,
+                "initial_rate_hz", "final_rate_hz"):
         lines.append(f"{key:28s}" + "".join(f"{models_[m][key]:16.4g}" for m in models_))
     sat = report["saturation"]
     hits = ", ".join(f"{k} {v}" for k, v in sat["counts"].items() if v) or "none"
