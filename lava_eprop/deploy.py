@@ -24,6 +24,7 @@ from lava_eprop.errors import UserError
 from lava_eprop.inference import integer_spec, readout_values, run_fast, run_lava
 from lava_eprop.io import check_output_dir, write_json, write_npz
 from lava_eprop.network_file import TrainedNetwork, save_network
+from lava_eprop.reference.network import mean_rate_hz
 
 HW_MISSING = ("Loihi 2 hardware support (lava-loihi) is not installed; run in the simulator "
               "with --sim (Loihi2SimCfg, the same fixed-point models)")
@@ -57,7 +58,7 @@ def _write(out: Path, spec, trace: dict, summary: dict) -> None:
     z = trace["z"]
     summary.update(trials=int(z.shape[0]), steps=int(z.shape[1]), n_rec=int(z.shape[2]),
                    n_out=int(trace["readout_v"].shape[2]),
-                   mean_rate_hz=float(z.mean() * 1000.0 / summary.pop("dt")))
+                   mean_rate_hz=mean_rate_hz(z, summary.pop("dt")))
     write_json(out / "summary.json", summary)
 
 

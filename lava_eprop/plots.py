@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lava_eprop.io import atomic_path  # noqa: E402
+from lava_eprop.reference.network import mean_rate_hz  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:
@@ -46,7 +47,7 @@ def raster(path: Path, inputs: np.ndarray, spikes: np.ndarray, dt: float, title:
         ax.scatter(t * dt, n, s=1.5, marker="|", color="k")
         ax.set_ylabel(name)
         ax.set_ylim(-0.5, arr.shape[1] - 0.5)
-    rate = spikes.mean() * 1000.0 / dt
+    rate = mean_rate_hz(spikes, dt)
     a2.set_xlabel("time (ms)")
     a1.set_title(f"{title} (mean recurrent rate {rate:.1f} Hz)")
     _save(fig, path)

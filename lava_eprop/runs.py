@@ -9,6 +9,7 @@ from lava_eprop.config import Config
 from lava_eprop.errors import UserError
 from lava_eprop.io import check_output_dir, write_json
 from lava_eprop.network_file import TrainedNetwork, save_network
+from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.reference.train import TrainResult, train_float
 from lava_eprop.resources import check_memory
 from lava_eprop.tasks import make_task
@@ -31,7 +32,7 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
                        for i, loss, s in result.eval_curve],
         "seconds": result.seconds,
         "steps_per_second": result.steps_simulated / max(result.seconds, 1e-9),
-        "mean_rate_hz": float(final.record.z.mean() * 1000.0 / cfg.network.dt),
+        "mean_rate_hz": mean_rate_hz(final.record.z, cfg.network.dt),
         "package_version": __version__,
     }
     if result.saturation is not None:

@@ -5,7 +5,7 @@ readable specification: NumPy over whole arrays, one Lava method per
 function. This module and :mod:`lava_eprop.engine.rule_codegen` execute the
 same integer arithmetic as one compiled call per time step, which removes
 the per-step Python and NumPy overhead that dominates small networks. That
-call (:func:`lava_eprop.engine.rule_codegen.connection_step`, generated for
+call (``step`` of :func:`lava_eprop.engine.rule_codegen.connection_module`, generated for
 the connection's rules) runs
 
 * :func:`step` (here, generic): the spiking phase, then on learning steps

@@ -506,7 +506,7 @@ class LearningDenseEngine:
 
     @property
     def compiled_step(self):
-        """The connection's compiled step (:func:`rule_codegen.connection_step`)."""
+        """The connection's compiled step (``step`` of :func:`rule_codegen.connection_module`)."""
         return self._compiled_step
 
     def random_rows(self, count: int) -> np.ndarray:

@@ -15,7 +15,7 @@ same calls, in the same order, from compiled code:
 * per group: ``input->G`` (``s_in = x``), ``recurrent->G`` (``s_in = z``),
   each with ``G``'s ``z, y1, y2, y3``; then ``recurrent->readout`` (``s_in =
   z``, ``bap = y1 = y2 = 0``, ``y3`` of the error process): each
-  projection's compiled step (:func:`rule_codegen.connection_step`), with
+  projection's compiled step (:func:`rule_codegen.connection_module`), with
   the random rows of that step (:meth:`LearningDenseEngine.kernel_arguments`);
 * the recorded values copied into ``[T, I, ...]`` arrays by a small table
   (record row, source array, column offset), so that what is recorded does

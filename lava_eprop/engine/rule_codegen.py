@@ -1,6 +1,6 @@
 """Synapse updates of compiled learning rules, generated as numba code (Brian2-style).
 
-:func:`connection_step` turns the rule tables of
+:func:`connection_module` turns the rule tables of
 :func:`lava_eprop.engine.fused.encode_rules` into the source of one loop
 over instances, post neurons ``j`` and pre neurons ``q`` that evaluates every
 rule of a synapse in registers, with its constants, shifts and bounds
@@ -40,7 +40,6 @@ import importlib.util
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -223,12 +222,6 @@ def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarr
     ``tag_1``, ``tag_2`` after the weights); with a rounding other than ``lava`` it
     also has ``seed``."""
     return load_generated("connection_step", update_source(rules, products, factors, rounding))
-
-
-def connection_step(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
-                    rounding: str = "lava") -> Callable:
-    """The compiled step of :func:`connection_module`."""
-    return connection_module(rules, products, factors, rounding).step
 
 
 def load_generated(prefix: str, source: str):

@@ -228,4 +228,4 @@ def network_spec(cfg, plan: Plan, weights, n_in: int, n_out: int,
                        error=error_params(classification, ro.voltage_scale, ro.y3_per_signal),
                        feedback=fb, feedback_exp=b, projections=projs, readout_scale=ro.voltage_scale,
                        classification=bool(classification),
-                       rounding=cfg.fixed_point.get("rounding", "lava"))
+                       rounding=cfg.fixed_point.rounding)

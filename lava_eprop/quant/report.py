@@ -48,6 +48,7 @@ from lava_eprop.quant import metrics as qm
 from lava_eprop.quant import models, plots
 from lava_eprop.quant.saturation import NOT_COUNTED, SOURCE, SaturationWatch
 from lava_eprop.quant.twin import Arith, twin_weights
+from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.reference.params import init_weights, net_params
 from lava_eprop.tasks import make_task
 
@@ -84,11 +85,6 @@ def _ratio(b: np.ndarray, a: np.ndarray) -> float | None:
     """``|b| / |a|`` (Frobenius norms); None when ``a`` is zero."""
     na = float(np.linalg.norm(a))
     return float(np.linalg.norm(b)) / na if na > 0 else None
-
-
-def _rate_hz(ev, dt: float) -> float:
-    """Mean firing rate of the recurrent neurons over a held-out evaluation, in Hz."""
-    return float(np.mean(ev.record.z) * 1000.0 / dt)
 
 
 def _scores(ev, kind: str) -> tuple[str, float]:
@@ -175,8 +171,9 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
         name, value = _scores(final[m], kind)
         results[m] = {"initial_loss": initial[m].loss, "final_loss": final[m].loss,
                       name.replace("final", "initial"): _scores(initial[m], kind)[1],
-                      name: value, "initial_rate_hz": _rate_hz(initial[m], dt),
-                      "final_rate_hz": _rate_hz(final[m], dt), "loss_curve": curves[m]}
+                      name: value, "initial_rate_hz": mean_rate_hz(initial[m].record.z, dt),
+                      "final_rate_hz": mean_rate_hz(final[m].record.z, dt),
+                      "loss_curve": curves[m]}
     counts = {k: int(v) for k, v in sorted(watch.totals.items())}
     report = {
         "schema_version": SCHEMA_VERSION, "package_version": __version__,

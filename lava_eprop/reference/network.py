@@ -124,6 +124,11 @@ def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVA
     return Record(y=readout(out["z"], w, p), z=out["z"], v=out["v"], a=out["a"], psi=out["psi"])
 
 
+def mean_rate_hz(z: np.ndarray, dt: float) -> float:
+    """Mean firing rate of spike trains ``z`` (0/1, any shape), in Hz at step ``dt`` ms."""
+    return float(np.mean(z) * 1000.0 / dt)
+
+
 def softmax(y: np.ndarray) -> np.ndarray:
     e = np.exp(y - y.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
