@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field as dataclass_field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -286,7 +288,7 @@ class Config:
         return {"task": dict(self.task), "network": dict(self.network),
                 "training": dict(self.training), "fixed_point": dict(self.fixed_point)}
 
-    def with_overrides(self, **training: Any) -> "Config":
+    def with_overrides(self, **training: Any) -> Config:
         """A copy with ``training`` keys replaced (validated like the file)."""
         raw = self.to_dict()
         raw["training"].update({k: v for k, v in training.items() if v is not None})

@@ -22,9 +22,15 @@ from lava_eprop.errors import UserError
 from lava_eprop.processes.eprop_neuron.process import EpropNeuron
 from lava_eprop.processes.error.process import EpropError
 from lava_eprop.processes.readout.process import LeakyReadout
-from process_models.eprop_neuron.models import PyEpropNeuronModelFixed, PyEpropNeuronModelFloat
+from process_models.eprop_neuron.models import (
+    PyEpropNeuronModelFixed,
+    PyEpropNeuronModelFloat,
+)
 from process_models.error.models import PyEpropErrorModelFixed, PyEpropErrorModelFloat
-from process_models.readout.models import PyLeakyReadoutModelFixed, PyLeakyReadoutModelFloat
+from process_models.readout.models import (
+    PyLeakyReadoutModelFixed,
+    PyLeakyReadoutModelFloat,
+)
 
 _MODELS = {
     True: {EpropNeuron: PyEpropNeuronModelFixed, LeakyReadout: PyLeakyReadoutModelFixed,

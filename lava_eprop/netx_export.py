@@ -124,25 +124,24 @@ def write_netx(path: str | Path, spec: NetworkSpec) -> NetxExport:
 
     ex = netx_layers(spec)
     rec, ro = spec.groups[0].rec, spec.readout
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["lava_eprop_schema_version"] = SCHEMA_VERSION
-            f.attrs["lava_eprop_package_version"] = __version__
-            f.attrs["lava_eprop_readout_per_register"] = ex.readout_per_register
-            f.attrs["lava_eprop_notes"] = json.dumps(ex.notes)
-            layers = f.create_group("layer")
-            inp = layers.create_group("0")
-            inp.create_dataset("type", data=np.bytes_("input"))
-            inp.create_dataset("shape", data=np.array([spec.n_in]))
-            hidden = layers.create_group("1")
-            hidden.create_dataset("type", data=np.bytes_("dense_rec"))
-            hidden.create_dataset("shape", data=np.array([spec.n_rec]))
-            hidden.create_dataset("weight", data=ex.weights["w_in"])
-            hidden.create_dataset("weight_rec", data=ex.weights["w_rec"])
-            _neuron(hidden.create_group("neuron"), int(rec.du) + 1, int(rec.dv), ex.vth)
-            out = layers.create_group("2")
-            out.create_dataset("type", data=np.bytes_("dense"))
-            out.create_dataset("shape", data=np.array([spec.n_out]))
-            out.create_dataset("weight", data=ex.weights["w_out"])
-            _neuron(out.create_group("neuron"), int(ro.du) + 1, int(ro.dv), NEVER)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["lava_eprop_schema_version"] = SCHEMA_VERSION
+        f.attrs["lava_eprop_package_version"] = __version__
+        f.attrs["lava_eprop_readout_per_register"] = ex.readout_per_register
+        f.attrs["lava_eprop_notes"] = json.dumps(ex.notes)
+        layers = f.create_group("layer")
+        inp = layers.create_group("0")
+        inp.create_dataset("type", data=np.bytes_("input"))
+        inp.create_dataset("shape", data=np.array([spec.n_in]))
+        hidden = layers.create_group("1")
+        hidden.create_dataset("type", data=np.bytes_("dense_rec"))
+        hidden.create_dataset("shape", data=np.array([spec.n_rec]))
+        hidden.create_dataset("weight", data=ex.weights["w_in"])
+        hidden.create_dataset("weight_rec", data=ex.weights["w_rec"])
+        _neuron(hidden.create_group("neuron"), int(rec.du) + 1, int(rec.dv), ex.vth)
+        out = layers.create_group("2")
+        out.create_dataset("type", data=np.bytes_("dense"))
+        out.create_dataset("shape", data=np.array([spec.n_out]))
+        out.create_dataset("weight", data=ex.weights["w_out"])
+        _neuron(out.create_group("neuron"), int(ro.du) + 1, int(ro.dv), NEVER)
     return ex

@@ -6,11 +6,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from lava_eprop.io import atomic_path  # noqa: E402
-from lava_eprop.reference.network import mean_rate_hz  # noqa: E402
+from lava_eprop.io import atomic_path
+from lava_eprop.reference.network import mean_rate_hz
 
 
 def _save(fig, path: Path) -> None:

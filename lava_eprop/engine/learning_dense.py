@@ -84,10 +84,10 @@ arrays in place: assign only C-ordered arrays of the same shape and dtype.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-from lava.magma.core.learning.constants import GradedSpikeCfg, W_WEIGHTS_S, W_WEIGHTS_U
+from lava.magma.core.learning.constants import W_WEIGHTS_S, W_WEIGHTS_U, GradedSpikeCfg
 from lava.magma.core.learning.learning_rule import (
     Loihi2FLearningRule,
     Loihi3FLearningRule,
@@ -99,7 +99,12 @@ from lava_eprop.engine import fused as fused_kernel
 from lava_eprop.engine import rule_codegen, rule_eval
 from lava_eprop.engine.operands import EpochOperands
 from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
-from lava_eprop.engine.traces import add_impulse, decay_factors, epoch_history, split_impulses
+from lava_eprop.engine.traces import (
+    add_impulse,
+    decay_factors,
+    epoch_history,
+    split_impulses,
+)
 
 PRE_TRACES = ("x1", "x2")
 POST_TRACES = ("y1", "y2", "y3")
@@ -186,8 +191,8 @@ class LearningDenseEngine:
                  tag_1=None, tag_2=None, num_weight_bits: int = 8, weight_exp: int = 0,
                  sign_mode: SignMode = SignMode.MIXED, num_message_bits: int = 0,
                  graded_spike_cfg: GradedSpikeCfg = GradedSpikeCfg.USE_REGULAR_IMPULSE,
-                 rng_seeds: Optional[Sequence[int]] = None,
-                 fused: Optional[bool] = None, rounding: str = "lava") -> None:
+                 rng_seeds: Sequence[int] | None = None,
+                 fused: bool | None = None, rounding: str = "lava") -> None:
         if rounding not in rule_codegen.ROUNDINGS:
             raise ValueError(f"rounding must be one of {rule_codegen.ROUNDINGS}, "
                              f"got {rounding!r}")

@@ -16,8 +16,8 @@ values (n, n_post, 1), values read at another neuron's spike step
 """
 from __future__ import annotations
 
-import numpy as np
 import lava.magma.core.learning.string_symbols as sym
+import numpy as np
 
 from lava_eprop.engine import rule_eval
 from lava_eprop.engine.traces import at_other_time, at_own_time

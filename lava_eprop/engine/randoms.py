@@ -26,7 +26,7 @@ the engine draws blocks of numbers and walks through them.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from lava.magma.core.learning.constants import W_TRACE

@@ -47,10 +47,10 @@ that epoch's updates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Protocol
 
-import numpy as np
 import lava.magma.core.learning.string_symbols as sym
+import numpy as np
 from lava.magma.core.learning.constants import (
     FACTOR_TO_WIDTH_DICT,
     W_ACCUMULATOR_S,
@@ -94,7 +94,7 @@ class FactorPlan:
     constant, whether it is ``sgn(.)``, its width, and its side."""
 
     var: str
-    const: Union[int, float]
+    const: int | float
     is_sgn: bool
     width: int
     side: str

@@ -36,7 +36,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from compilers.plan import Plan, Projection
-from lava_eprop.errors import UserError
 from lava_eprop.engine.neurons import (
     DECAY_SHIFT,
     REG_FRAC,
@@ -48,6 +47,7 @@ from lava_eprop.engine.neurons import (
     RecParams,
     error_params,
 )
+from lava_eprop.errors import UserError
 
 W_MAX = 255               # 8-bit magnitude + sign (Lava's LearningDense / Dense weights)
 

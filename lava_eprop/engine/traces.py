@@ -22,7 +22,7 @@ of one neuron group are stacked, (n_instances, k, n) with k = 2 (x1, x2) or
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from lava.magma.core.learning.constants import W_TRACE, W_TRACE_FRACTIONAL_PART

@@ -6,10 +6,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from lava_eprop.io import atomic_path  # noqa: E402
+from lava_eprop.io import atomic_path
 
 COLORS = {"paper": "tab:blue", "twin": "tab:green", "fixed": "tab:red",
           "paper_vs_twin": "tab:olive", "twin_vs_fixed": "tab:purple",

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lava_eprop.reference import compiled
-from lava_eprop.reference.network import (LossTerms, Record, leaky_filter, shift_in_time)
+from lava_eprop.reference.network import LossTerms, Record, leaky_filter, shift_in_time
 from lava_eprop.reference.params import NetParams, Weights
 
 

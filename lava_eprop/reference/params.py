@@ -70,13 +70,13 @@ class Weights:
     b_out: np.ndarray
     fb: np.ndarray
 
-    def copy(self) -> "Weights":
+    def copy(self) -> Weights:
         return Weights(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def astype(self, dtype) -> "Weights":
+    def astype(self, dtype) -> Weights:
         return replace(self, **{f.name: getattr(self, f.name).astype(dtype) for f in fields(self)})
 
 

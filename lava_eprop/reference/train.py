@@ -8,8 +8,8 @@ every update; adaptive feedback applies ``W_out``'s update (transposed) to
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -19,8 +19,16 @@ from lava_eprop.config import Config
 from lava_eprop.errors import NumericalError
 from lava_eprop.reference import bptt
 from lava_eprop.reference.eprop import Grads, OnlineEprop, batch_gradients
-from lava_eprop.reference.network import (Record, loss_terms, predictions, record_buffers,
-                                          simulate, single_thread_blas, softmax, trial_labels)
+from lava_eprop.reference.network import (
+    Record,
+    loss_terms,
+    predictions,
+    record_buffers,
+    simulate,
+    single_thread_blas,
+    softmax,
+    trial_labels,
+)
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.optim import make_optimizer
 from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
