@@ -220,6 +220,7 @@ def notes_for(cfg, s: Setup) -> list[str]:
     if net.readout_bias:
         notes.append("Readout biases have no synapse and are not learned by these rules.")
     if not net.self_connections:
-        notes.append("A LearningDense updates every synapse: keep recurrent autapses at zero "
-                     "with sparse connectivity, or they learn.")
+        notes.append("A LearningDense updates every synapse, so the recurrent autapses "
+                     "learn within a trial; lava-eprop train --engine fixed/lava and "
+                     "quant-report set them back to zero after every trial.")
     return notes

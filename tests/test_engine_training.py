@@ -6,6 +6,7 @@ with bit-identical weights; the run writes the same files as ``--engine float``.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from click.testing import CliRunner
 
 from lava_eprop import config
 from lava_eprop.cli import cli, main
-from lava_eprop.engine.train import train_fixed
+from lava_eprop.engine import train as train_module
+from lava_eprop.engine.train import train_fixed, zero_autapses
 from lava_eprop.tasks import make_task
 
 SMALL = {"task": {"name": "pattern-generation", "n_in": 12, "n_steps": 80},
@@ -33,6 +35,33 @@ def test_fixed_and_lava_engines_train_bit_identically():
         np.testing.assert_array_equal(getattr(fast.weights, name), getattr(lava.weights, name))
     assert fast.loss_curve == lava.loss_curve
     assert not np.array_equal(fast.weights.w_out, fast.initial_weights.w_out)
+
+
+def test_zero_autapses_clears_each_groups_own_synapses_only():
+    # two groups, 2 LIF (columns 0, 1) and 3 ALIF (columns 2, 3, 4) neurons
+    spec = SimpleNamespace(groups=[SimpleNamespace(name="lif", offset=0, size=2),
+                                   SimpleNamespace(name="alif", offset=2, size=3)])
+    w = {"recurrent->lif": np.arange(1, 11).reshape(2, 5),
+         "recurrent->alif": np.arange(1, 16).reshape(1, 3, 5).astype(float),
+         "input->lif": np.ones((2, 4), int)}
+    out = zero_autapses(spec, w)
+    np.testing.assert_array_equal(out["recurrent->lif"], [[0, 2, 3, 4, 5], [6, 0, 8, 9, 10]])
+    np.testing.assert_array_equal(out["recurrent->alif"][0], [[1, 2, 0, 4, 5], [6, 7, 8, 0, 10],
+                                                              [11, 12, 13, 14, 0]])
+    np.testing.assert_array_equal(out["input->lif"], w["input->lif"])
+    assert w["recurrent->lif"][0, 0] == 1       # the input is not changed
+
+
+def test_on_chip_training_keeps_the_recurrent_diagonal_at_zero(monkeypatch):
+    raw = {**SMALL, "training": {**SMALL["training"], "learning_rate": 3e-2}}
+    cfg = config.from_dict(raw)                 # self_connections: false
+    task = make_task(cfg)
+    kept = train_fixed(cfg, task, "fixed", progress=False)
+    assert not np.diag(kept.weights.w_rec).any()
+    # the diagonal learns within a trial: without the host's step it would not stay 0
+    monkeypatch.setattr(train_module, "zero_autapses", lambda spec, weights: weights)
+    learned = train_fixed(cfg, task, "fixed", progress=False)
+    assert np.diag(learned.weights.w_rec).any()
 
 
 def test_train_engine_fixed_writes_the_float_engines_outputs(tmp_path):

@@ -14,7 +14,9 @@ regulariser (``training.reg_coeff``) runs in the neurons
 (:func:`lava_eprop.engine.spec.reg_params`), scaled to the chip's per-trial,
 per-step error as :func:`lava_eprop.engine.spec.error_steps` says. After every trial the host moves
 odd weights to the even grid that ``LearningDense`` truncates to at the start
-of a run (:func:`onto_weight_grid`), so the truncation does not bias them.
+of a run (:func:`onto_weight_grid`), so the truncation does not bias them, and
+without self connections sets the recurrent diagonal, which a
+``LearningDense`` learns like every synapse, back to 0 (:func:`after_trial`).
 
 Losses are the float reference's (:func:`lava_eprop.reference.network.loss_terms`,
 task term only) on the readout ``y = v / (Q_out 64)``. Held-out evaluation
@@ -87,6 +89,36 @@ def grid_after_trial(weights: dict, seed: int, trial: int) -> dict:
     """Trial ``trial``'s learned weights on the even grid (key ``[seed, trial, GRID]``),
     ready for the next run."""
     return onto_weight_grid(weights, np.random.default_rng([seed, trial, GRID]))
+
+
+def zero_autapses(spec: NetworkSpec, weights: dict) -> dict:
+    """``weights`` with every recurrent neuron's synapse onto itself set to 0.
+
+    A ``LearningDense`` updates every synapse, so on chip the recurrent
+    diagonal learns within a trial even when the float model has no autapses
+    (``network.self_connections: false``); the host sets it back to 0 after
+    every trial, as the float model's masked gradient keeps it. Arrays are
+    ``[..., n_post, n_pre]`` (integer or float); the others are returned as
+    they are.
+    """
+    out = dict(weights)
+    for g in spec.groups:
+        name = f"recurrent->{g.name}"
+        w = np.array(out[name], copy=True)
+        j = np.arange(g.size)
+        w[..., j, g.offset + j] = 0
+        out[name] = w
+    return out
+
+
+def after_trial(spec: NetworkSpec, weights: dict, seed: int, trial: int,
+                self_connections: bool) -> dict:
+    """What the host does to the learned integer weights between trials: onto the
+    even grid (:func:`grid_after_trial`), then, without self connections
+    (``network.self_connections``), the recurrent diagonal back to 0
+    (:func:`zero_autapses`)."""
+    weights = grid_after_trial(weights, seed, trial)
+    return weights if self_connections else zero_autapses(spec, weights)
 
 
 def trial_feedback(spec: NetworkSpec, weights: dict, symmetric: bool) -> NetworkSpec:
@@ -225,7 +257,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                                  batch.mask, t.seed + trial, counts=counts)
             if counts is not None:
                 _add_counts(result, counts, overflow, it, trial)
-            weights = grid_after_trial(weights, t.seed, trial)
+            weights = after_trial(spec, weights, t.seed, trial, cfg.network.self_connections)
             trial += 1
             rec = _record(spec, trace)
             loss += loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,

@@ -39,9 +39,10 @@ from lava_eprop import config as config_mod
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import error_steps, network_spec
 from lava_eprop.engine.train import (
-    grid_after_trial,
+    after_trial,
     grid_before_training,
     trial_feedback,
+    zero_autapses,
 )
 from lava_eprop.io import write_json
 from lava_eprop.quant import metrics as qm
@@ -129,10 +130,14 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
             return models.paper_trial(spec, state["paper"], p, x, targets, mask, kind, eta,
                                       t.feedback, reg)
         if model == "twin":
-            return models.twin_trial(spec, state["twin"], twin_feedback(), x, targets, mask)
+            out = models.twin_trial(spec, state["twin"], twin_feedback(), x, targets, mask)
+            if not cfg.network.self_connections:    # as the host does for the chip
+                state["twin"] = zero_autapses(spec, state["twin"])
+            return out
         out = models.fixed_trial(trial_feedback(spec, state["fixed"], symmetric), state["fixed"],
                                  x, targets, mask, rule_seed, watch)
-        state["fixed"] = grid_after_trial(state["fixed"], seed, rule_seed - seed)
+        state["fixed"] = after_trial(spec, state["fixed"], seed, rule_seed - seed,
+                                     cfg.network.self_connections)
         return out
 
     def evaluate(model):
