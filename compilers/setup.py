@@ -222,5 +222,6 @@ def notes_for(cfg, s: Setup) -> list[str]:
     if not net.self_connections:
         notes.append("A LearningDense updates every synapse, so the recurrent autapses "
                      "learn within a trial; lava-eprop train --engine fixed/lava and "
-                     "quant-report set them back to zero after every trial.")
+                     "quant-report set them back to zero after every trial, deploy --learn "
+                     "after its trial.")
     return notes

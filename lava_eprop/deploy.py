@@ -87,14 +87,21 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
            sim: bool) -> Path:
     """``lava-eprop deploy``: one held-out trial of the network's task on Loihi 2
     (``Loihi2HwCfg``) or, with ``sim``, in ``Loihi2SimCfg``; with ``learn`` the
-    weights learn on chip during the trial and are saved."""
+    weights learn on chip during the trial and are saved.
+
+    With ``learn`` the trial is one trial of on-chip training: the host puts the
+    weights on ``LearningDense``'s even grid before it and, after it, applies the
+    steps on-chip training takes between trials (``engine.train.after_trial``:
+    the even grid, and the recurrent diagonal back to 0 without
+    ``network.self_connections``), so the saved network is what the next trial
+    would start from."""
     if learn:
         from lava_eprop.engine.train import check_lava_rounding
         check_lava_rounding(net.config, "deploy --learn")
     out = _out_dir(out_dir, network, "deploy")
     if not sim:
         check_hardware()
-    from lava_eprop.engine.train import float_weights
+    from lava_eprop.engine.train import after_trial, float_weights, grid_before_training
     from lava_eprop.lava_graph import LavaGraph
     from lava_eprop.tasks import make_task
 
@@ -105,10 +112,13 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
                         n_err=error_steps(batch.mask, classification))
     if net.config.training.feedback == "symmetric":     # as on-chip training sets B
         spec = spec.with_symmetric_feedback(spec.projection(READOUT).weights)
+    seed = net.config.training.seed
+    if learn:
+        spec = spec.with_weights(grid_before_training(spec, seed))
     x = batch.inputs[0].astype(np.int64)
     targets = spec.targets(batch.targets[0], len(x))
     mask = batch.mask[0].astype(np.int64) * int(learn)
-    graph = LavaGraph(spec, x, targets, mask, seed=net.config.training.seed, learn=learn)
+    graph = LavaGraph(spec, x, targets, mask, seed=seed, learn=learn)
     start = time.perf_counter()
     trace = graph.run(hardware=not sim)
     seconds = time.perf_counter() - start
@@ -120,6 +130,7 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     _write(out, spec, trace, summary)
     if learn:
         weights = {k: np.asarray(w, np.int64) for k, w in graph.final_weights.items()}
+        weights = after_trial(spec, weights, seed, 0, net.config.network.self_connections)
         learned = float_weights(spec.with_weights(weights), weights, net.weights.b_out)
         save_network(out / "network.npz", TrainedNetwork(net.config, learned, "lava"))
     return out

@@ -109,6 +109,28 @@ def test_deploy_sim_learns_on_chip_and_saves_the_learned_network(tmp_path, netwo
                                                           after.weights.w_out)
 
 
+def test_deploy_learn_takes_the_host_steps_of_on_chip_training(tmp_path):
+    """The saved network is what on-chip training's next trial would start from:
+    integer weights on LearningDense's even grid and, without self connections,
+    no autapses. At this learning rate the diagonal does learn within the trial
+    (checked without the host step: -0.01 .. 0.025)."""
+    from lava_eprop.inference import integer_spec
+    cfg = from_dict({**ALIF, "task": {**ALIF["task"], "n_steps": 200},
+                     "training": {"learning_rate": 0.1}})
+    assert cfg.network.self_connections is False
+    path = tmp_path / "net.npz"
+    save_network(path, TrainedNetwork(cfg, init_weights(cfg, 10, 1, np.random.default_rng(2)),
+                                      "float"))
+    res = cli("deploy", path, "--sim", "--learn", "--out", tmp_path / "o")
+    assert res.returncode == 0, res.stderr
+    before, after = load_network(path), load_network(tmp_path / "o" / "network.npz")
+    assert np.all(np.diag(after.weights.w_rec) == 0)
+    assert not np.array_equal(before.weights.w_rec, after.weights.w_rec)
+    for name, p in integer_spec(after).projections.items():
+        if name != "feedback":
+            assert np.all(p.weights % 2 == 0), name
+
+
 def test_help_lists_the_deployment_commands():
     res = cli("--help")
     assert res.returncode == 0 and all(c in res.stdout for c in ("run", "export-netx", "deploy"))
