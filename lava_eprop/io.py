@@ -19,16 +19,25 @@ import numpy as np
 from lava_eprop.errors import UserError
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it over ``path``
-    when the block succeeds, delete it when the block raises."""
+    when the block succeeds, delete it when the block raises. The file gets the
+    permissions ``open()`` would give it (``0o666`` less the umask), not
+    ``mkstemp``'s owner-only ``0o600``."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
                                dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -69,3 +69,17 @@ def test_save_writes_atomically(tmp_path, net, monkeypatch):
         save_network(tmp_path / "a.npz", net)
     assert (tmp_path / "a.npz").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+def test_written_files_get_the_permissions_open_gives(tmp_path, net):
+    """Atomic writes go through mkstemp (owner-only 0o600); the renamed file must
+    have what a plain open() in the same directory gets under the same umask."""
+    import os
+    old = os.umask(0o022)
+    try:
+        (tmp_path / "plain022").write_text("x")
+        save_network(tmp_path / "a.npz", net)
+        assert (tmp_path / "a.npz").stat().st_mode & 0o777 == \
+            (tmp_path / "plain022").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
