@@ -64,13 +64,17 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
-    metrics.json  task, engine, method, iterations, seed, initial_loss,
-                  final_loss (held-out task loss before / after training),
-                  loss_curve (training loss per iteration), final_nmse
-                  (regression: MSE / target variance) or final_accuracy
-                  (classification, held-out trials), seconds, steps_per_second,
-                  saturation (--engine fixed: events per variable)
+    metrics.json  task, engine, method, feedback, update, iterations,
+                  batch_size, seed, initial_loss, final_loss (held-out task
+                  loss before / after training), loss_curve (training loss
+                  per iteration), eval_curve, initial_/final_nmse
+                  (regression: MSE / target variance) or initial_/
+                  final_accuracy (classification, held-out trials), seconds,
+                  steps_per_second, mean_rate_hz, package_version,
+                  saturation (--engine fixed: events per variable; --engine
+                  lava: null, with saturation_note)
     network.npz   trained weights, feedback matrix and the full config
+    checkpoint.npz  with --checkpoint-every
     loss.png, raster.png, readout.png
     """
     from lava_eprop import config as config_mod
@@ -81,7 +85,9 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
     metrics = run_training(cfg, engine, out_dir, progress=not quiet,
                            checkpoint_every=checkpoint_every, resume_dir=resume_dir,
                            overflow=overflow)
-    click.echo(f"wrote {out_dir}/metrics.json, network.npz, loss.png, raster.png, readout.png")
+    click.echo(f"wrote {out_dir}/metrics.json, network.npz, "
+               + ("checkpoint.npz, " if checkpoint_every else "")
+               + "loss.png, raster.png, readout.png")
     saturation = metrics.get("saturation")
     if "saturation_note" in metrics:
         click.echo(f"note: fixed-point saturation {metrics['saturation_note']}", err=True)

@@ -27,14 +27,15 @@ from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
 
 HW_MISSING = ("Loihi 2 hardware support (lava-loihi) is not installed; run in the simulator "
-              "with --sim (Loihi2SimCfg, the same fixed-point models)")
+              "{how} (Loihi2SimCfg, the same fixed-point models)")
 
 
-def check_hardware() -> None:
-    """Raise UserError (one line) unless Intel's Loihi 2 extension is installed."""
+def check_hardware(how: str = "with --sim") -> None:
+    """Raise UserError (one line) unless Intel's Loihi 2 extension is installed;
+    ``how`` says how the command runs in the simulator instead."""
     from lava.utils import loihi
     if not loihi.is_installed():
-        raise UserError(HW_MISSING)
+        raise UserError(HW_MISSING.format(how=how))
 
 
 def _out_dir(out_dir: Path | None, network: Path, default: str) -> Path:
@@ -67,7 +68,7 @@ def run_inference(net: TrainedNetwork, network: Path, inputs: np.ndarray, out_di
     """``lava-eprop run``: every trial through the Lava graph, learning off."""
     out = _out_dir(out_dir, network, "inference")
     if hardware:
-        check_hardware()
+        check_hardware("without --hw")
     spec = integer_spec(net)
     start = time.perf_counter()
     trace = run_lava(spec, inputs, hardware=hardware)
