@@ -23,6 +23,16 @@ for bit):
 On-chip e-prop makes many updates of a fraction of a weight unit per step,
 which is where both effects matter (README, "On-chip learning").
 
+The last line measures a **mirrored pair**, a design that stays inside Lava's
+arithmetic (not in the product): a second ``LearningDense`` with the same
+inputs stores ``u = -w_B`` under the negated rule (``du = +c u0 x1
+(y3-64)``) and the neuron would subtract its output, so the weight is
+``w_A + w_B = w_A - u``. Its floor is ``floor(-p) = -ceil(p)``, the opposite of
+A's, and its accumulator's fraction is ``1 - f`` where A's is ``f``, so with the
+shared random number it rounds the other way: both errors cancel in the sum.
+Both connections update at the rule's full rate, so the pair's exact change
+is zero too, with twice the updates of the single connection.
+
     .venv/bin/python benchmarks/rounding_drift.py [--preset NAME] [--steps T] [--seeds S]
 """
 from __future__ import annotations
@@ -59,6 +69,8 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
         raise SystemExit(f"--preset needs a readout with 2 outputs, this one has {n_post}")
     engine = LearningDenseEngine(weights=np.zeros_like(proj.weights),
                                  learning_rule=proj.rule(seed), weight_exp=proj.weight_exp)
+    mirror = LearningDenseEngine(weights=np.zeros_like(proj.weights),
+                                 learning_rule=_negated(proj, seed), weight_exp=proj.weight_exp)
     (rule,) = engine._plans            # the readout's single weight rule
     (product,) = rule.products
     rng = np.random.default_rng(seed)
@@ -68,7 +80,9 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
         sign = 1 if rng.random() < 0.5 else -1
         y3 = np.array([[64 + sign * k, 64 - sign * k]])
         before = engine.weights[0].astype(np.int64)
-        engine.step((rng.random((1, n_pre)) < rate).astype(np.int64), 0, 0, 0, y3)
+        spikes = (rng.random((1, n_pre)) < rate).astype(np.int64)
+        engine.step(spikes, 0, 0, 0, y3)
+        mirror.step(spikes, 0, 0, 0, y3)
         x1 = engine.x1[0].astype(np.int64)  # the rule reads x1 with this step's spike
         raw = product.mantissa * x1[None, :] * (y3[0, :, None] - 64)
         shifted = raw >> product.right_shift                 # what Lava adds (floor)
@@ -78,7 +92,20 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
         frac = (acc % 2 ** rule.round_bits) / 2 ** rule.round_bits
         var_indep += float((frac * (1 - frac)).sum())
     return {"sum": float(engine.weights[0].astype(np.int64).sum()), "floor": floor_units,
-            "round": round_units, "var_indep": var_indep}
+            "round": round_units, "var_indep": var_indep,
+            "pair": float(engine.weights[0].astype(np.int64).sum()
+                          - mirror.weights[0].astype(np.int64).sum())}
+
+
+def _negated(proj, seed: int):
+    """The readout's rule with its weight update negated (the mirror's ``du``)."""
+    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+    plan = proj.plan
+    (dw,) = plan.rules.values()
+    if not dw.startswith("-") or " + " in dw or " - " in dw:
+        raise SystemExit(f"expected a single negative product, got {dw!r}")
+    return Loihi3FLearningRule(dw=dw[1:], x1_impulse=plan.x1_impulse, x1_tau=plan.x1_tau,
+                               t_epoch=plan.t_epoch, rng_seed=seed)
 
 
 def main() -> None:
@@ -102,6 +129,9 @@ def main() -> None:
     print(f"  of which the floor of the product shift: {floor:+.1f}")
     print(f"  of which stochastic rounding: mean {rounds.mean():+.1f}, std {rounds.std():.1f} "
           f"(independent rounding: 0 +- {indep:.1f})")
+    pairs = np.array([r["pair"] for r in runs])
+    print(f"  mirrored pair (w_A - u, twice the updates): mean {pairs.mean():+.1f}, "
+          f"std {pairs.std():.1f}")
 
 if __name__ == "__main__":
     main()
