@@ -111,11 +111,11 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     classification = task.kind == "classification"
     spec = integer_spec(net, classification=classification, n_steps=task.n_steps,
                         n_err=error_steps(batch.mask, classification))
-    if net.config.training.feedback == "symmetric":     # as on-chip training sets B
-        spec = spec.with_symmetric_feedback(spec.projection(READOUT).weights)
     seed = net.config.training.seed
     if learn:
         spec = spec.with_weights(grid_before_training(spec, seed))
+    if net.config.training.feedback == "symmetric":     # as on-chip training sets B
+        spec = spec.with_symmetric_feedback(spec.projection(READOUT).weights)
     x = batch.inputs[0].astype(np.int64)
     targets = spec.targets(batch.targets[0], len(x))
     mask = batch.mask[0].astype(np.int64) * int(learn)
