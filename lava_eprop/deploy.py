@@ -96,13 +96,17 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     the even grid, and the recurrent diagonal back to 0 without
     ``network.self_connections``), so the saved network is what the next trial
     would start from."""
+    from lava_eprop.engine.train import (
+        after_trial,
+        check_lava_rounding,
+        float_weights,
+        grid_before_training,
+    )
     if learn:
-        from lava_eprop.engine.train import check_lava_rounding
         check_lava_rounding(net.config, "deploy --learn")
     out = _out_dir(out_dir, network, "deploy")
     if not sim:
         check_hardware()
-    from lava_eprop.engine.train import after_trial, float_weights, grid_before_training
     from lava_eprop.lava_graph import LavaGraph
     from lava_eprop.tasks import make_task
 
