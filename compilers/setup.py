@@ -207,11 +207,13 @@ def notes_for(cfg, s: Setup) -> list[str]:
                      "the chip's error, which is summed per step of one trial: c_reg n_err "
                      "(f - f0) / (T dt), n_err the error steps per trial for classification "
                      "(1 for regression), not divided by the batch size.")
-    if cfg.fixed_point.rounding != "lava":
-        notes.append(f"fixed_point.rounding = {cfg.fixed_point.rounding}: the fast engine "
-                     "(--engine fixed) rounds these rules' updates in a way Lava's "
-                     "LearningDense does not (a what-if); the rules themselves, the Lava graph "
-                     "and the exported configuration are unchanged.")
+    if cfg.fixed_point.rounding == "stochastic":
+        notes.append("fixed_point.rounding = stochastic: on the CPU (--engine fixed and "
+                     "--engine lava) these rules' products and synapses round stochastically, "
+                     "each with a number of its own, where Lava's own LearningDense model "
+                     "floors products and shares one number per step (a hypothesis about "
+                     "Loihi 2); the rules, the hardware graph and the exported configuration "
+                     "are the same.")
     if train.feedback == "adaptive":
         notes.append("Adaptive feedback: B is not a plastic projection here; it stays fixed.")
     if train.feedback == "symmetric":

@@ -166,14 +166,15 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "reg_tau_ms": Field("float", 1000.0, "time constant of the neurons' firing-rate trace "
                             "that the on-chip regulariser (training.reg_coeff) compares with "
                             "training.reg_rate_hz; 1 to 4095 time steps", **_POS, hi=1e6),
-        "rounding": Field("str", "lava", "rounding of on-chip weight and tag updates: lava = "
-                          "Lava 0.10's LearningDense (every product shift floored, one random "
-                          "number per step shared by all synapses; what --engine lava runs, "
-                          "bit-exact); the others are what-ifs, not Lava's, for --engine fixed "
-                          "only: unbiased = every product and every synapse rounded "
-                          "stochastically with its own number; unbiased_shift = only the "
-                          "products; per_synapse = only the synapses' rounding",
-                          choices=("lava", "unbiased", "unbiased_shift", "per_synapse")),
+        "rounding": Field("str", "lava", "CPU model of the learning engine's rounding of "
+                          "weight and tag updates: lava = Lava 0.10's LearningDense model "
+                          "(every product shift floored, one random number per step shared "
+                          "by all synapses); stochastic = every product shift and every "
+                          "synapse rounded stochastically with a number of its own (a "
+                          "hypothesis about Loihi 2, docs/onchip-learning.md). Both run in "
+                          "--engine fixed and --engine lava, bit-exact with each other; the "
+                          "Loihi 2 graph is the same",
+                          choices=("lava", "stochastic")),
         "drop_alif_eps": Field("bool", False, "ALIF: drop eps from the eligibility (e = psi "
                                "zbar) and keep d (tag_2, the synaptic delay on chip) unused"),
         "tolerance": Field("float", 0.2, "largest relative error of a realised time constant "

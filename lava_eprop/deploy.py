@@ -98,12 +98,9 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     would start from."""
     from lava_eprop.engine.train import (
         after_trial,
-        check_lava_rounding,
         float_weights,
         grid_before_training,
     )
-    if learn:
-        check_lava_rounding(net.config, "deploy --learn")
     out = _out_dir(out_dir, network, "deploy")
     if not sim:
         check_hardware()

@@ -68,9 +68,6 @@ class LavaGraph:
 
     def __init__(self, spec: NetworkSpec, inputs, targets, mask, seed: int = 0,
                  fixed: bool = True, learn: bool = True) -> None:
-        if learn and spec.rounding != "lava":
-            raise ValueError(f"spec.rounding = {spec.rounding!r}: Lava's LearningDense rounds "
-                             "only as Lava does ('lava')")
         self.spec = spec
         self.fixed = fixed
         self.n_steps = len(inputs)
@@ -150,7 +147,8 @@ class LavaGraph:
                 monitors[name].append((mon, var))
         try:
             self._any.run(condition=RunSteps(num_steps=self.n_steps),
-                          run_cfg=run_config(fixed=self.fixed, hardware=hardware))
+                          run_cfg=run_config(fixed=self.fixed, hardware=hardware,
+                                             rounding=self.spec.rounding))
             out = {}
             for name, probes in monitors.items():
                 parts = [np.asarray(mon.get_data()[var.process.name][var.name])

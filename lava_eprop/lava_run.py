@@ -8,7 +8,9 @@ up in that map before discovery (``proc in map``) and the run config a
 process *class* (``select``), so the map is a :class:`ProcessModelMap`, a
 dict keyed by class that also answers for instances of those classes.
 Lava's own processes (``LearningDense``, ``RingBuffer``, ``Monitor``) are
-found as usual with the same tag.
+found as usual with the same tag, except ``LearningDense`` under the
+``stochastic`` rounding, which the map points to this package's second model
+of it (:mod:`process_models.learning_dense.models`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from lava_eprop.lava_runtime import import_lava_runtime
 import_lava_runtime()
 # isort: split
 from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
+
+from lava.proc.dense.process import LearningDense
 
 from lava_eprop.errors import UserError
 from lava_eprop.processes.eprop_neuron.process import EpropNeuron
@@ -27,6 +31,7 @@ from process_models.eprop_neuron.models import (
     PyEpropNeuronModelFloat,
 )
 from process_models.error.models import PyEpropErrorModelFixed, PyEpropErrorModelFloat
+from process_models.learning_dense.models import PyLearningDenseModelStochastic
 from process_models.readout.models import (
     PyLeakyReadoutModelFixed,
     PyLeakyReadoutModelFloat,
@@ -52,12 +57,20 @@ class ProcessModelMap(dict):
         return dict.__getitem__(self, type(key))
 
 
-def model_map(fixed: bool = True) -> ProcessModelMap:
-    """``{process class: model class}`` of this package's processes."""
-    return ProcessModelMap(_MODELS[bool(fixed)])
+#: ``fixed_point.rounding`` -> the CPU model of Lava's ``LearningDense`` (None: Lava's own).
+LEARNING_DENSE_MODELS = {"lava": None, "stochastic": PyLearningDenseModelStochastic}
 
 
-def run_config(fixed: bool = True, hardware: bool = False):
+def model_map(fixed: bool = True, rounding: str = "lava") -> ProcessModelMap:
+    """``{process class: model class}`` of this package's processes, and of
+    ``LearningDense`` for the ``stochastic`` rounding (fixed-point models)."""
+    models = dict(_MODELS[bool(fixed)])
+    if fixed and LEARNING_DENSE_MODELS[rounding] is not None:
+        models[LearningDense] = LEARNING_DENSE_MODELS[rounding]
+    return ProcessModelMap(models)
+
+
+def run_config(fixed: bool = True, hardware: bool = False, rounding: str = "lava"):
     """``Loihi2SimCfg`` selecting the fixed-point (``fixed_pt``) or float models.
 
     Parameters
@@ -67,6 +80,10 @@ def run_config(fixed: bool = True, hardware: bool = False):
     hardware : bool
         ``Loihi2HwCfg`` for a Loihi 2 system; needs Intel's ``lava-loihi``
         extension (:func:`lava.utils.loihi.is_installed`) and ``fixed``.
+    rounding : {"lava", "stochastic"}
+        The CPU model of ``LearningDense`` in the simulator
+        (``fixed_point.rounding``): Lava's own, or the stochastic model. The
+        hardware graph is the same either way.
 
     Raises
     ------
@@ -82,4 +99,4 @@ def run_config(fixed: bool = True, hardware: bool = False):
             raise UserError("hardware runs need the fixed-point models (allowed: fixed=True)")
         return Loihi2HwCfg(select_tag="fixed_pt", exception_proc_model_map=model_map(True))
     return Loihi2SimCfg(select_tag="fixed_pt" if fixed else "floating_pt",
-                        exception_proc_model_map=model_map(fixed))
+                        exception_proc_model_map=model_map(fixed, rounding))

@@ -17,6 +17,8 @@ from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 from lava.proc.monitor.process import Monitor
 
+from process_models.learning_dense.models import PyLearningDenseModelStochastic
+
 #: LearningDense Vars recorded after every step.
 RECORDED = ("weights", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3")
 
@@ -29,7 +31,7 @@ def _source(values: np.ndarray, port) -> Source:
 
 
 def run_lava_learning_dense(*, weights, learning_rule, s_in, s_in_bap=None, y=None,
-                            record=RECORDED, **dense_kwargs) -> dict:
+                            record=RECORDED, stochastic=False, **dense_kwargs) -> dict:
     """Run ``LearningDense`` (Loihi2SimCfg, fixed_pt) for ``len(s_in)`` steps.
 
     Parameters
@@ -44,6 +46,9 @@ def run_lava_learning_dense(*, weights, learning_rule, s_in, s_in_bap=None, y=No
         y1, y2, y3 per step; connected for 3F rules.
     record : sequence of str
         LearningDense Vars to record.
+    stochastic : bool
+        Run this package's stochastic model of ``LearningDense``
+        (:mod:`process_models.learning_dense.models`) instead of Lava's.
     **dense_kwargs
         Passed to ``LearningDense`` (tag_1, tag_2, num_weight_bits, ...).
 
@@ -69,7 +74,8 @@ def run_lava_learning_dense(*, weights, learning_rule, s_in, s_in_bap=None, y=No
         monitors[name].probe(getattr(dense, name), steps)
     try:
         dense.run(condition=RunSteps(num_steps=steps),
-                  run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+                  run_cfg=Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=(
+                      {dense: PyLearningDenseModelStochastic} if stochastic else None)))
         out = {name: np.asarray(mon.get_data()[dense.name][name]).astype(np.int64)
                for name, mon in monitors.items()}
         out["a_out"] = np.asarray(sink.data.get()).T.astype(np.int64)

@@ -5,6 +5,9 @@ Lava 0.10.0 (``Loihi2SimCfg(select_tag="fixed_pt")``, i.e.
 identical pre spikes, post spikes (bap) and third factors y1..y3; a_out,
 weights, tags t (tag_1) and d (tag_2) and traces x1, x2, y1, y2, y3 must be
 equal at every step, with the compiled kernel and with the NumPy path.
+The same holds for the stochastic model: this package's second CPU model of
+``LearningDense`` (:mod:`process_models.learning_dense.models`) against the
+engine with ``rounding="stochastic"``.
 """
 from __future__ import annotations
 
@@ -133,30 +136,34 @@ def _assert_same_every_step(engine_trace, lava_trace):
             f"engine:\n{ours[differs[0]]}\nlava:\n{theirs[differs[0]]}")
 
 
-def _compare_with_lava(name, steps, seed=0, rng_seed=11):
+def _compare_with_lava(name, steps, seed=0, rng_seed=11, rounding="lava"):
     sc = SCENARIOS[name]
     weights, kwargs, inputs = _problem(name, steps, seed)
     s_in, bap, y = inputs
     lava = run_lava_learning_dense(weights=weights, learning_rule=sc.rule(rng_seed),
-                                   s_in=s_in, s_in_bap=bap, y=y, **kwargs)
+                                   s_in=s_in, s_in_bap=bap, y=y,
+                                   stochastic=rounding == "stochastic", **kwargs)
     for fused in (True, False):  # the compiled kernel and the NumPy specification
         engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(rng_seed),
-                                     fused=fused, **kwargs)
+                                     fused=fused, rounding=rounding, **kwargs)
         assert engine.fused == fused
         _assert_same_every_step(_run_engine(engine, inputs), lava)
     # the run must actually learn, or the comparison proves little
     assert not np.array_equal(lava["weights"][0], lava["weights"][-1])
 
 
+@pytest.mark.parametrize("rounding", ["lava", "stochastic"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_engine_equals_lava_learning_dense_every_step(name):
-    _compare_with_lava(name, steps=150)
+def test_engine_equals_lava_learning_dense_every_step(name, rounding):
+    """``lava``: Lava's own model; ``stochastic``: process_models' second model."""
+    _compare_with_lava(name, steps=150, rounding=rounding)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("rounding", ["lava", "stochastic"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_engine_equals_lava_learning_dense_over_1200_steps(name):
-    _compare_with_lava(name, steps=1200, seed=1, rng_seed=4242)
+def test_engine_equals_lava_learning_dense_over_1200_steps(name, rounding):
+    _compare_with_lava(name, steps=1200, seed=1, rng_seed=4242, rounding=rounding)
 
 
 def test_eprop_scenario_exercises_tag_dynamics_not_saturation():
@@ -168,7 +175,8 @@ def test_eprop_scenario_exercises_tag_dynamics_not_saturation():
     assert np.abs(t[-1]).max() < 255
 
 
-def test_instances_equal_separate_single_instance_runs():
+@pytest.mark.parametrize("rounding", ["lava", "stochastic"])
+def test_instances_equal_separate_single_instance_runs(rounding):
     """Instance i of a 4-instance engine is a single-instance run with rng_seed_i."""
     n, steps, seeds = 4, 120, [11, 12, 13, 11]
     sc = SCENARIOS["uk_epoch_3f"]
@@ -176,10 +184,12 @@ def test_instances_equal_separate_single_instance_runs():
     kwargs["tag_1"] = np.random.default_rng(4).integers(-100, 100, weights.shape)
     s_in, bap, y = inputs
     batched = _run_engine(LearningDenseEngine(weights=weights, learning_rule=sc.rule(11),
-                                              n_instances=n, rng_seeds=seeds, **kwargs), inputs)
+                                              n_instances=n, rng_seeds=seeds, rounding=rounding,
+                                              **kwargs), inputs)
     for i, seed in enumerate(seeds):
         own = {k: v[i] if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-        single = LearningDenseEngine(weights=weights[i], learning_rule=sc.rule(seed), **own)
+        single = LearningDenseEngine(weights=weights[i], learning_rule=sc.rule(seed),
+                                     rounding=rounding, **own)
         alone = _run_engine(single, (s_in[:, i], bap[:, i], tuple(v[:, i] for v in y)))
         for name in COMPARED:
             np.testing.assert_array_equal(batched[name][i], alone[name][0], err_msg=name)

@@ -7,12 +7,16 @@ with the compiled rules, in ``Loihi2SimCfg``) and
 and masks; spikes, membranes, adaptation, third factors, readout, errors and
 every projection's weights, tags (t, d) and x1 traces must be equal at every
 step, with online learning on and the firing-rate regulariser in the neurons
-(the presets' reg_coeff). Also: the recurrent neuron's sub-threshold
+(the presets' reg_coeff), with Lava's own ``LearningDense`` model
+(``rounding: lava``) and with this package's stochastic model of it
+(``rounding: stochastic``), 150 steps on every run and 1000 in the slow set.
+Also: the recurrent neuron's sub-threshold
 dynamics are Lava's own fixed-point LIF (``PyLifModelBitAcc``) bit for bit.
 """
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -80,9 +84,10 @@ def _setup(name: str, steps: int, seed: int = 0):
     return spec, inputs, spec.targets(targets, steps), mask
 
 
-def _compare(name: str, steps: int, seed: int = 0) -> dict:
+def _compare(name: str, steps: int, seed: int = 0, rounding: str = "lava") -> dict:
     """The fast engine, compiled and NumPy projections, against the Lava graph."""
     spec, inputs, targets, mask = _setup(name, steps, seed)
+    spec = replace(spec, rounding=rounding)
     record = _record(spec)
     lava = LavaGraph(spec, inputs, targets, mask, seed=seed + 5).run(record=record)
     for fused in (True, False):
@@ -115,20 +120,25 @@ def _assert_learning_happened(name: str, trace: dict) -> None:
         assert (trace["input->alif.tag_2"] != 0).any(), "ALIF eps (d) never moved"
 
 
+@pytest.mark.parametrize("rounding", ["lava", "stochastic"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_fast_engine_equals_lava_graph_every_step(name):
-    _assert_learning_happened(name, _compare(name, steps=150))
+def test_fast_engine_equals_lava_graph_every_step(name, rounding):
+    _assert_learning_happened(name, _compare(name, steps=150, rounding=rounding))
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("rounding", ["lava", "stochastic"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_fast_engine_equals_lava_graph_over_1000_steps(name):
-    _assert_learning_happened(name, _compare(name, steps=1000, seed=1))
+def test_fast_engine_equals_lava_graph_over_1000_steps(name, rounding):
+    """1000 steps of online learning, every integer of the network compared each step."""
+    _assert_learning_happened(name, _compare(name, steps=1000, seed=1, rounding=rounding))
 
 
-def test_instances_equal_separate_single_instance_runs():
+@pytest.mark.parametrize("rounding", ["lava", "stochastic"])
+def test_instances_equal_separate_single_instance_runs(rounding):
     """Instance i of a 3-instance engine reproduces a 1-instance run on its own data."""
     spec, _, _, _ = _setup("lif_alif_random", 80)
+    spec = replace(spec, rounding=rounding)
     data = [_setup("lif_alif_random", 80, seed=s)[1:] for s in range(3)]
     stacked = [np.stack(parts) for parts in zip(*data)]
     record = _record(spec)

@@ -57,7 +57,7 @@ KINDS = {"plain": 0, "2F": 1, "3F": 2}
 
 #: Table codes (used by :mod:`lava_eprop.engine.rule_codegen` too): targets,
 #: dependencies, factor variables, sides, accumulator sign saturation.
-TARGETS = {rule_eval.WEIGHTS: 0, rule_eval.TAG_1: 1, rule_eval.TAG_2: 2}
+TARGETS = rule_eval.TARGET_CODES
 _DEPENDENCIES = {sym.X0: 0, sym.Y0: 1, sym.U: 2}
 #: Factor variables: x0, y0, the traces (x1, x2 = 2, 3; y1..y3 = 4..6),
 #: w, d, t and the constant C.

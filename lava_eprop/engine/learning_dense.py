@@ -64,15 +64,13 @@ with 2.
 
 Only ``GradedSpikeCfg.USE_REGULAR_IMPULSE`` (Lava's default) is emulated.
 
-``rounding="unbiased"`` (compiled path only) replaces two steps of Lava's
-arithmetic by a what-if that Lava does not have: in step 11 every product's
-right shift rounds stochastically instead of down, and every synapse's
-accumulator rounds with its own random integer instead of the shared
-synaptic-variable number (:mod:`lava_eprop.engine.rule_codegen`). The
-numbers come from numba's generator, seeded with :meth:`seed_rounding`;
-instances share it. Everything else is unchanged; such a run has no Lava
-counterpart to compare with. ``unbiased_shift`` and ``per_synapse`` change
-only the product shift or only the accumulator rounding.
+``rounding="stochastic"`` runs the stochastic model instead of Lava's
+rounding in step 11 (:mod:`lava_eprop.engine.rule_eval`: every product's
+right shift and every synapse's accumulator rounded with a number of its
+own), the model :mod:`process_models.learning_dense` runs in Lava. Its
+numbers are keyed by each instance's ``rng_seed``, the step and the
+variable (:mod:`lava_eprop.engine.counter_rng`); everything else, trace
+random numbers included, is as above.
 
 Two implementations of this specification: the NumPy methods of
 :class:`LearningDenseEngine` (the readable one) and the compiled path of
@@ -162,9 +160,9 @@ class LearningDenseEngine:
     fused : bool, optional
         Run each step compiled (:mod:`lava_eprop.engine.fused`) or with the
         NumPy methods; default: compiled when numba is installed.
-    rounding : {"lava", "unbiased", "unbiased_shift", "per_synapse"}
-        ``lava`` (default): Lava's arithmetic. The others: the what-ifs of
-        the module docstring (they need the compiled path).
+    rounding : {"lava", "stochastic"}
+        ``lava`` (default): Lava's arithmetic; ``stochastic``: the
+        stochastic model (module docstring).
 
     Attributes
     ----------
@@ -238,6 +236,7 @@ class LearningDenseEngine:
                            else rng_seeds, dtype=np.int64)
         if seeds.shape != (n_instances,):
             raise ValueError(f"rng_seeds needs {n_instances} seeds, got {seeds.shape}")
+        self._seeds = seeds
         self._x_random = TraceRandomStreams(seeds, seeds + 1)
         self._y_random = TraceRandomStreams(seeds + 2, seeds + 3)
         self._syn_random = synaptic_variable_stream(n_instances)
@@ -254,17 +253,8 @@ class LearningDenseEngine:
             raise ValueError("fused=True needs numba, which is not installed")
         self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
         self.rounding = rounding
-        if rounding != "lava" and not self.fused:
-            raise ValueError(f"rounding={rounding!r} runs only on the compiled path "
-                             "(numba installed, fused not False)")
         if self.fused:
             self._init_fused()
-
-    def seed_rounding(self, seed: int) -> None:
-        """Seed the generator of the what-if roundings (numba's, shared by every
-        connection of the process); no effect with Lava's rounding."""
-        if self.rounding != "lava":
-            self._module.seed(int(seed) % 2 ** 32)
 
     def _trace_params(self, names: Sequence[str]) -> tuple:
         """(decay factors, impulse integer parts, impulse fractions), each (k, 1)."""
@@ -429,9 +419,12 @@ class LearningDenseEngine:
             synaptic={name: (getattr(self, name), self._within_factor_range[name])
                       for name in _SYNAPTIC})
         random = self._syn_random.value  # (n_instances, 1, 1)
-        new = {plan.target: rule_eval.update(plan, getattr(self, plan.target), operands,
-                                             random, self.sign_mode)
-               for plan in self._plans}
+        new = {}
+        for plan in self._plans:
+            draws = None if self.rounding == "lava" else rule_eval.synapse_draws(
+                plan, self._seeds, self.time_step, self.weights.shape)
+            new[plan.target] = rule_eval.update(plan, getattr(self, plan.target), operands,
+                                                random, self.sign_mode, draws)
         for target, (values, saturated) in new.items():
             setattr(self, target, values)
             self._within_factor_range[target] = True
@@ -476,7 +469,7 @@ class LearningDenseEngine:
             np.zeros((n, self.t_epoch + 1, len(POST_TRACES), self.n_post), np.int64),
             np.zeros((n, len(self._tables[0])), np.int64))
         self._static = (self._config, self._x_table, self._y_table, *self._tables, self._counts,
-                        *self._learning_buffers)  # the step's arguments that never change
+                        *self._learning_buffers, self._seeds)  # arguments that never change
 
     def _draw_random_chunk(self, first: int | None = None) -> None:
         """The random numbers of step ``first`` (default: this step) and the next

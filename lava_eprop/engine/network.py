@@ -66,9 +66,6 @@ _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
                **{name: i for i, name in enumerate(_READOUT_RECORDS)}}
 
 
-#: Key of the seed of the what-if roundings (with the network's ``seed``).
-_ROUNDING_KEY = 0x20D
-
 
 def _a_out(dense: LearningDenseEngine | DenseEngine) -> np.ndarray:
     """What the projection sends this step (its buffer, wrapped to int32)."""
@@ -112,11 +109,10 @@ class FastNetwork:
         With False the projections are frozen ``Dense`` ones
         (:class:`DenseEngine`): inference, weights never change.
 
-    With ``spec.rounding`` other than ``lava`` (``fixed_point.rounding``) the
-    learning projections round as :class:`LearningDenseEngine` describes for
-    that what-if (not Lava's arithmetic); the network seeds its generator from
-    ``seed`` when it is built, so a run is reproducible when networks are built
-    and run one after the other.
+    With ``spec.rounding == "stochastic"`` (``fixed_point.rounding``) the
+    learning projections run the stochastic model of the learning engine
+    (:class:`LearningDenseEngine`), whose numbers are keyed by the rule seeds,
+    the step and the synapse: a run is reproducible whatever ran before it.
 
     Attributes
     ----------
@@ -145,10 +141,6 @@ class FastNetwork:
                 n_instances=n_instances, weight_exp=p.weight_exp, fused=fused,
                 rounding=spec.rounding)
                 for name, p in spec.projections.items()}
-            if spec.rounding != "lava":
-                first = next(iter(self.dense.values()))
-                first.seed_rounding(np.random.SeedSequence([seed, _ROUNDING_KEY])
-                                    .generate_state(1)[0])
         else:
             self.dense = {name: DenseEngine(p.weights, n_instances, weight_exp=p.weight_exp)
                           for name, p in spec.projections.items()}

@@ -43,6 +43,19 @@ Integer semantics of one synaptic-variable update ``z <- z + dz`` (``z`` is
 
 Every rule of an epoch reads the values of ``w``, ``d``, ``t`` from before
 that epoch's updates.
+
+The ``stochastic`` model (``fixed_point.rounding: stochastic``; a hypothesis
+about Loihi 2, not Lava's arithmetic) changes two steps and nothing else:
+
+* 2b: ``P = (P + U_p) >> s`` with ``U_p`` uniform in ``[0, 2^s)``, computed
+  without wrapping (the sum is exact in 64 bits; the result fits 32): the
+  product's shift rounds stochastically, without bias, instead of down;
+* 4: ``z = (A >> 7) + [U_a < A mod 2^7]`` with ``U_a`` uniform in
+  ``[0, 2^7)``: each synapse rounds with a number of its own.
+
+``U_p`` and ``U_a`` are drawn per synapse, variable and epoch from the
+counter-based generator of :mod:`lava_eprop.engine.counter_rng`
+(:func:`synapse_draws`).
 """
 from __future__ import annotations
 
@@ -64,6 +77,8 @@ from lava.magma.core.learning.constants import (
 )
 from lava.magma.core.learning.learning_rule import LoihiLearningRule
 from lava.utils.weightutils import SignMode
+
+from lava_eprop.engine import counter_rng
 
 #: Accumulator saturation bounds (Lava clips to [-2^15 - 1, 2^15 - 1]).
 ACC_MIN = -(2 ** W_ACCUMULATOR_U) - 1
@@ -209,7 +224,8 @@ def _flag_outside(saturated, values: np.ndarray, low: int, high: int) -> None:
         saturated |= (values < low) | (values > high)
 
 
-def product_term(product: ProductPlan, operands: Operands, shape: tuple, saturated=None):
+def product_term(product: ProductPlan, operands: Operands, shape: tuple, saturated=None,
+                 draw=None):
     """Contribution of one product to the accumulator: int32 array, or 0.
 
     The factors are multiplied per side first (pre vector, post vector, then
@@ -237,7 +253,9 @@ def product_term(product: ProductPlan, operands: Operands, shape: tuple, saturat
         # 32-bit MAC register (wraps like Lava's); else value is already a
         # fresh int32 array of the full shape
         value = np.broadcast_to(value, shape).astype(np.int32)
-    if product.right_shift:
+    if product.right_shift and draw is not None:  # stochastic model: unbiased
+        value = ((value + draw) >> product.right_shift).astype(np.int32)
+    elif product.right_shift:
         np.right_shift(value, product.right_shift, out=value)  # back to 15 bits
     if product.may_saturate:
         _flag_outside(saturated, value, -_INT32_LIMIT >> product.left_shift,
@@ -275,18 +293,20 @@ def value_range(target: str, sign_mode: SignMode) -> tuple[int, int]:
 
 
 def accumulate(plan: RulePlan, values: np.ndarray, operands: Operands,
-               saturated=None) -> np.ndarray:
+               saturated=None, draws=None) -> np.ndarray:
     """Steps 1-2: the 16-bit accumulator after all products (int32 array).
 
     ``values`` (n_instances, n_post, n_pre), the variable before the update,
     must lie within +-2^23 (so that ``values << 7`` fits 32 bits; ``A + P``
     then never leaves 32 bits). ``saturated`` (bool, like ``values``), if
     given, is set where a product wraps or saturates (:func:`product_term`)
-    or the accumulator saturates.
+    or the accumulator saturates. ``draws`` (:func:`synapse_draws`), if
+    given, round the products' shifts as the stochastic model does.
     """
     acc = np.left_shift(values, plan.acc_shift, dtype=np.int32)  # 9-bit variable -> 16-bit acc
-    for product in plan.products:
-        term = product_term(product, operands, values.shape, saturated)
+    for p, product in enumerate(plan.products):
+        draw = None if draws is None else draws.products[p]
+        term = product_term(product, operands, values.shape, saturated, draw)
         if isinstance(term, np.ndarray):
             acc += term
         _flag_outside(saturated, acc, ACC_MIN, ACC_MAX)
@@ -295,7 +315,7 @@ def accumulate(plan: RulePlan, values: np.ndarray, operands: Operands,
 
 
 def update(plan: RulePlan, values: np.ndarray, operands: Operands, random: np.ndarray,
-           sign_mode: SignMode) -> tuple[np.ndarray, int]:
+           sign_mode: SignMode, draws: SynapseDraws | None = None) -> tuple[np.ndarray, int]:
     """New values (int32) of ``plan.target`` after one learning epoch (steps 1-5),
     and on how many synapses saturation or wrap-around acted in the update
     (32-bit product, 16-bit product and accumulator, sign, 9-bit variable).
@@ -311,15 +331,63 @@ def update(plan: RulePlan, values: np.ndarray, operands: Operands, random: np.nd
         The synaptic-variable random double of each instance.
     sign_mode : SignMode
         Sign mode of the weights.
+    draws : SynapseDraws, optional
+        The stochastic model's per-synapse numbers (:func:`synapse_draws`);
+        ``random`` is then not read. Default: Lava's arithmetic.
     """
     saturated = np.zeros(values.shape, bool)
-    acc = accumulate(plan, values, operands, saturated)
+    acc = accumulate(plan, values, operands, saturated, draws)
     _saturate_accumulator(plan.target, acc, sign_mode, saturated)
-    # r < k / 2^7  <=>  k > floor(r * 2^7) for an integer k (r * 2^7 is exact)
-    threshold = np.floor(random * 2 ** plan.round_bits).astype(np.int32)
+    if draws is None:
+        # r < k / 2^7  <=>  k > floor(r * 2^7) for an integer k (r * 2^7 is exact)
+        threshold = np.floor(random * 2 ** plan.round_bits).astype(np.int32)
+    else:
+        threshold = draws.accumulator  # k > U  with probability k / 2^7
     up = (acc & (2 ** plan.round_bits - 1)) > threshold  # stochastic rounding
     np.right_shift(acc, plan.round_bits, out=acc)  # 16-bit accumulator -> 9-bit variable
     acc += up
     low, high = value_range(plan.target, sign_mode)
     _flag_outside(saturated, acc, low, high)
     return _saturate(acc, low, high), int(np.count_nonzero(saturated))  # 9-bit signed bounds
+
+
+#: Synaptic variables as the stochastic model's generator numbers them.
+TARGET_CODES = {WEIGHTS: 0, TAG_1: 1, TAG_2: 2}
+
+
+@dataclass(frozen=True)
+class SynapseDraws:
+    """The stochastic model's numbers for one variable's update: ``accumulator``
+    (``U_a``) and per product ``U_p`` (None where the shift is 0), int64
+    arrays (n_instances, n_post, n_pre)."""
+
+    accumulator: np.ndarray
+    products: tuple
+
+
+def draw_layout(plan: RulePlan) -> tuple[int, tuple, tuple]:
+    """:func:`lava_eprop.engine.counter_rng.draw_layout` of ``plan``'s update."""
+    return counter_rng.draw_layout(plan.round_bits, [p.right_shift for p in plan.products])
+
+
+def synapse_draws(plan: RulePlan, seeds, step: int, shape: tuple) -> SynapseDraws:
+    """The stochastic model's numbers of ``plan``'s update at ``step``, for
+    instances with connection seeds ``seeds`` and synapses ``shape``
+    (n_instances, n_post, n_pre); see :mod:`~lava_eprop.engine.counter_rng`."""
+    n_words, acc_slot, product_slots = draw_layout(plan)
+    synapses = np.arange(shape[1] * shape[2], dtype=np.uint64).reshape(shape[1:])
+    per_instance = []
+    with np.errstate(over="ignore"):
+        for seed in seeds:
+            key = counter_rng.stream_key(int(seed), step, TARGET_CODES[plan.target])
+            per_instance.append([counter_rng.words(key, synapses, n_words, k)
+                                 for k in range(n_words)])
+    words = [np.stack([w[k] for w in per_instance]) for k in range(n_words)]
+
+    def take(slot, count):
+        return counter_rng.bits(words[slot[0]], slot[1], count)
+
+    return SynapseDraws(
+        accumulator=take(acc_slot, plan.round_bits),
+        products=tuple(None if slot is None else take(slot, p.right_shift)
+                       for slot, p in zip(product_slots, plan.products)))

@@ -96,7 +96,7 @@ class NetworkSpec:
     projections: dict               # name -> ProjectionSpec
     readout_scale: float            # Q_out: register = y * Q_out * 64
     classification: bool
-    rounding: str = "lava"          # fixed_point.rounding: "lava" or the "unbiased" what-if
+    rounding: str = "lava"          # fixed_point.rounding: "lava" or "stochastic"
 
     def projection(self, name: str) -> ProjectionSpec:
         return self.projections[name]

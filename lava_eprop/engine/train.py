@@ -70,14 +70,6 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
     return out
 
 
-def check_lava_rounding(cfg, what: str) -> None:
-    """Refuse ``fixed_point.rounding`` other than Lava's where the Lava graph learns."""
-    rounding = cfg.fixed_point.rounding
-    if rounding != "lava":
-        raise UserError(f"fixed_point.rounding = {rounding} with {what}: Lava's LearningDense "
-                        "rounds as Lava does (allowed: rounding lava, or --engine fixed)")
-
-
 def grid_before_training(spec: NetworkSpec, seed: int) -> dict:
     """The initial integer weights on the even grid (:func:`onto_weight_grid`, key
     ``[seed, GRID]``): what the first on-chip trial starts from."""
@@ -218,8 +210,6 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     if t.method != "eprop":
         raise UserError(f"--method {t.method} with --engine {engine}: on-chip training is "
                         "e-prop (allowed: --method eprop, or --engine float)")
-    if engine == "lava":
-        check_lava_rounding(cfg, "--engine lava")
     rng = np.random.default_rng(t.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -188,10 +188,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
                      "probe": "held-out trial 0, learning on, from the initial weights",
                      "n_steps": task.n_steps, "task_overrides": settings.task_overrides,
                      "task": dict(cfg.task), "learning_rate": eta,
-                     "rounding": cfg.fixed_point.rounding + (
-                         "" if cfg.fixed_point.rounding == "lava" else
-                         " (the fixed model's learning rounds as this what-if does, not "
-                         "as Lava does: fixed_point.rounding)"),
+                     "rounding": cfg.fixed_point.rounding,
                      "update": "online SGD every step, all three models",
                      "regulariser": (f"reg_coeff {t.reg_coeff:g} towards {t.reg_rate_hz:g} Hz, "
                                      f"times n_err {n_err:g} error steps per trial, not "
