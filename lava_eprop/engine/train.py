@@ -242,6 +242,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
         rng.bit_generator.state = resume.rng_state
         result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
         result.steps_simulated, result.seconds = resume.steps_simulated, resume.seconds
+    task.seek(first * t.batch_size)
     run = _run_fixed if engine == "fixed" else _run_lava
     start = time.perf_counter() - result.seconds
     trial = first * t.batch_size

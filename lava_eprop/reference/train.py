@@ -198,6 +198,7 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         w, w0 = resume.weights.astype(dtype), resume.initial_weights.astype(dtype)
         rng.bit_generator.state = resume.rng_state
         first = resume.iteration
+    task.seek(first * t.batch_size)
     updater = _Updater(w, cfg)
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=w, initial_weights=w0,
