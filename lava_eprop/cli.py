@@ -53,6 +53,12 @@ def cli():
               default=None, metavar="DIR",
               help="Continue the run whose checkpoint.npz is in DIR (same config, seed and "
                    "method); the result equals an uninterrupted run bit for bit.")
+@click.option("--init", "init_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, metavar="NETWORK.npz",
+              help="Start from this saved network's weights and feedback instead of random "
+                   "ones (any engine; on chip quantised as random ones are). Its task sizes "
+                   "and network keys must match the config's (except dampening and "
+                   "w_*_scale); training and fixed_point may differ.")
 @click.option("--overflow", type=click.Choice(["count", "fatal"]), default="count",
               show_default=True,
               help="--engine fixed: saturation and wrap-around of fixed-point variables are "
@@ -60,7 +66,7 @@ def cli():
                    "the first trial with any.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, overflow, quiet):
+          resume_dir, init_path, overflow, quiet):
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
@@ -71,11 +77,17 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
                   (regression: MSE / target variance) or initial_/
                   final_accuracy (classification, held-out trials), seconds,
                   steps_per_second, mean_rate_hz, package_version,
-                  saturation (--engine fixed: events per variable; --engine
-                  lava: null, with saturation_note)
+                  init (the --init file or null), saturation (--engine
+                  fixed: events per variable; --engine lava: null, with
+                  saturation_note)
     network.npz   trained weights, feedback matrix and the full config
     checkpoint.npz  with --checkpoint-every
     loss.png, raster.png, readout.png
+
+    \b
+    Continue a float-trained network on chip:
+      lava-eprop train CONFIG --engine float --out runs/x
+      lava-eprop train CONFIG --engine fixed --init runs/x/network.npz --out runs/y
     """
     from lava_eprop import config as config_mod
     from lava_eprop.runs import run_training
@@ -84,7 +96,7 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
         method=method, iterations=iterations, seed=seed)
     metrics = run_training(cfg, engine, out_dir, progress=not quiet,
                            checkpoint_every=checkpoint_every, resume_dir=resume_dir,
-                           overflow=overflow)
+                           overflow=overflow, init=init_path)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, "
                + ("checkpoint.npz, " if checkpoint_every else "")
                + "loss.png, raster.png, readout.png")

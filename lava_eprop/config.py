@@ -227,15 +227,20 @@ TASK_SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "dataset": {
         "path": Field("str", None, "path of an .npz file with 'inputs' [N, T, n_in] and "
-                      "'targets' ([N] class labels or [N, T, n_out] signals); relative paths "
-                      "are relative to the config file"),
+                      "'targets' ([N] class labels or [N, T, n_out] signals), optionally "
+                      "'held_out' (trial indices or a boolean mask [N]: a fixed held-out "
+                      "split); relative paths are relative to the config file"),
         "decision_window": Field("int", None, "classification: the last this many steps "
                                  "count in the loss and the decision; null = all steps", lo=1,
                                  hi=10**6, nullable=True),
         "held_out_fraction": Field("float", 0.2, "fraction of samples kept for held-out "
-                                   "evaluation", lo=0.0, hi=0.9),
-        "split_seed": Field("int", 0, "seed of the train / held-out split", lo=0,
+                                   "evaluation, drawn at random; unused when the file has "
+                                   "'held_out'", lo=0.0, hi=0.9),
+        "split_seed": Field("int", 0, "seed of the random train / held-out split", lo=0,
                             hi=2**32 - 1),
+        "shuffle": Field("bool", True, "true: draw training trials at random (the run's "
+                         "seed); false: serve them in file order, from the first again after "
+                         "the last"),
     },
 }
 

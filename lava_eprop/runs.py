@@ -7,6 +7,7 @@ from lava_eprop import __version__, plots
 from lava_eprop.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from lava_eprop.config import Config
 from lava_eprop.errors import UserError
+from lava_eprop.initial import INIT_WITH_RESUME, load_initial
 from lava_eprop.io import check_output_dir, write_json
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
@@ -50,19 +51,25 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
 
 def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                  checkpoint_every: int | None = None, resume_dir: Path | None = None,
-                 overflow: str = "count") -> dict:
+                 overflow: str = "count", init: str | Path | None = None) -> dict:
     """Train as ``cfg`` says and write the run's files into ``out_dir``.
 
     With ``checkpoint_every`` the run writes ``out_dir/checkpoint.npz`` every
     that many iterations; ``resume_dir`` continues from the checkpoint there.
+    ``init``, a network file (``network.npz``), gives the initial weights and
+    feedback of any engine (:mod:`lava_eprop.initial`: what must match);
+    a run begun with it resumes with ``resume_dir`` alone.
     ``overflow`` (``count`` or ``fatal``) is the fixed engine's handling of
     saturation and wrap-around (:func:`lava_eprop.engine.train.train_fixed`).
     """
     out_dir = Path(out_dir)
     check_output_dir(out_dir)
+    if init is not None and resume_dir is not None:
+        raise UserError(INIT_WITH_RESUME)
     task = make_task(cfg)
     check_memory(cfg, task.n_in, task.n_steps)
     resume = load_checkpoint(resume_dir, cfg, engine) if resume_dir is not None else None
+    initial = load_initial(init, cfg, task.n_in, task.n_out) if init is not None else None
 
     def write_checkpoint(state):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -73,14 +80,16 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                         "fatal with --engine fixed, which counts saturation)")
     if engine == "float":
         result = train_float(cfg, task, progress=progress, checkpoint=write_checkpoint,
-                             checkpoint_every=checkpoint_every, resume=resume)
+                             checkpoint_every=checkpoint_every, resume=resume,
+                             initial=initial)
     else:
         from lava_eprop.engine.train import train_fixed
         result = train_fixed(cfg, task, engine, progress=progress, checkpoint=write_checkpoint,
                              checkpoint_every=checkpoint_every, resume=resume,
-                             overflow=overflow)
+                             overflow=overflow, initial=initial)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)
+    metrics["init"] = None if init is None else str(init)
     save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))
     title = f"{task.name}, {cfg.training.method}, {engine}"
     plots.loss_curve(out_dir / "loss.png", result.loss_curve, result.eval_curve, task.kind, title)

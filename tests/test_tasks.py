@@ -125,3 +125,44 @@ def test_decision_window_longer_than_the_data_is_refused(tmp_path):
     path = write_npz(tmp_path / "d.npz", inputs=np.zeros((4, 5, 2)), targets=np.zeros(4, int))
     with pytest.raises(UserError, match="decision_window = 9 exceeds the 5 steps"):
         dataset(path, decision_window=9)
+
+
+BAD_HELD_OUT = [
+    (np.array([1, 4]), r"'held_out' index 4 is out of range \(allowed: trial indices 0..3"),
+    (np.array([-1]), "'held_out' index -1 is out of range"),
+    (np.array([2, 0, 2]), "'held_out' lists trial 2 more than once"),
+    (np.array([True, False]), r"'held_out' mask has shape \[2\] for 4 trials"),
+    (np.zeros(4, bool), "holds out 0 of the 4 trials"),
+    (np.array([0, 1, 2, 3]), "holds out 4 of the 4 trials"),
+    (np.array([0.0, 1.0]), "'held_out' has dtype float64"),
+]
+
+
+@pytest.mark.parametrize("held,message", BAD_HELD_OUT)
+def test_a_bad_held_out_split_is_refused_with_one_line(tmp_path, held, message):
+    path = write_npz(tmp_path / "d.npz", inputs=np.zeros((4, 5, 2)), targets=np.zeros(4, int),
+                     held_out=held)
+    with pytest.raises(UserError, match=message) as info:
+        dataset(path)
+    assert "\n" not in str(info.value)
+
+
+def test_a_held_out_split_in_the_file_replaces_the_random_one(tmp_path):
+    x = np.zeros((6, 5, 2))
+    by_index = dataset(write_npz(tmp_path / "i.npz", inputs=x, targets=np.zeros(6, int),
+                                 held_out=np.array([4, 1])), held_out_fraction=0.5)
+    assert by_index.held_idx.tolist() == [4, 1] and by_index.train_idx.tolist() == [0, 2, 3, 5]
+    mask = np.array([False, True, False, False, True, False])
+    by_mask = dataset(write_npz(tmp_path / "m.npz", inputs=x, targets=np.zeros(6, int),
+                                held_out=mask))
+    assert by_mask.held_idx.tolist() == [1, 4] and by_mask.train_idx.tolist() == [0, 2, 3, 5]
+
+
+def test_unshuffled_trials_come_in_file_order_cycling_and_ignore_the_generator(tmp_path):
+    x = np.arange(5.0)[:, None, None] * np.ones((5, 2, 1))     # trial i holds the value i
+    task = dataset(write_npz(tmp_path / "d.npz", inputs=x, targets=np.zeros(5, int),
+                             held_out=np.array([2])), shuffle=False)
+    seen = [task.sample(3, np.random.default_rng(k)).inputs[:, 0, 0].tolist() for k in range(3)]
+    assert seen == [[0, 1, 3], [4, 0, 1], [3, 4, 0]]
+    task.seek(2)
+    assert task.sample(2, np.random.default_rng(0)).inputs[:, 0, 0].tolist() == [3, 4]

@@ -41,6 +41,7 @@ from lava_eprop.checkpoint import TrainState
 from lava_eprop.engine.network import READOUT, FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, error_steps, network_spec
 from lava_eprop.errors import NumericalError, UserError
+from lava_eprop.initial import INIT_WITH_RESUME, check_initial
 from lava_eprop.reference.network import Record, loss_terms
 from lava_eprop.reference.params import Weights, init_weights
 from lava_eprop.reference.train import Evaluation, TrainResult, score
@@ -182,8 +183,13 @@ def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:
 def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
-                resume: TrainState | None = None, overflow: str = "count") -> TrainResult:
+                resume: TrainState | None = None, overflow: str = "count",
+                initial: Weights | None = None) -> TrainResult:
     """Train on chip as ``cfg`` says with the ``fixed`` (fast) or ``lava`` engine.
+
+    The float initial weights, random or ``initial`` (:mod:`lava_eprop.initial`),
+    become integers as the plan says (:func:`~lava_eprop.engine.spec.network_spec`),
+    then move onto the even grid (:func:`grid_before_training`).
 
     The ``fixed`` engine counts every saturation and wrap-around of the
     training trials (:attr:`FastNetwork.counters`) into ``result.saturation``
@@ -199,8 +205,10 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     trial starts from zero neuron state, traces and tags, and trial ``k`` uses
     rule seed ``training.seed + k`` (``k`` = iterations done times batch size),
     that is the whole state between iterations: passing it as ``resume``
-    continues bit-identically.
+    continues bit-identically (its initial weights are the checkpoint's).
     """
+    if initial is not None and resume is not None:
+        raise UserError(INIT_WITH_RESUME)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if overflow not in OVERFLOW or (overflow == "fatal" and engine != "fixed"):
@@ -214,7 +222,11 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = compile_plan(cfg)
-    w0 = init_weights(cfg, task.n_in, task.n_out, rng)
+    w0 = init_weights(cfg, task.n_in, task.n_out, rng)   # drawn even with `initial`
+    if resume is not None:
+        w0 = resume.initial_weights
+    elif initial is not None:
+        w0 = check_initial(initial, cfg, task.n_in, task.n_out)
     held = task.held_out(t.eval_trials, t.seed)
     classification = task.kind == "classification"
     spec = network_spec(cfg, plan, w0, task.n_in, task.n_out, classification,
@@ -232,6 +244,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
         rng.bit_generator.state = resume.rng_state
         result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
         result.steps_simulated, result.seconds = resume.steps_simulated, resume.seconds
+    task.seek(first * t.batch_size)
     run = _run_fixed if engine == "fixed" else _run_lava
     start = time.perf_counter() - result.seconds
     trial = first * t.batch_size

@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from lava_eprop.checkpoint import TrainState
 from lava_eprop.config import Config
-from lava_eprop.errors import NumericalError
+from lava_eprop.errors import NumericalError, UserError
+from lava_eprop.initial import INIT_WITH_RESUME, check_initial
 from lava_eprop.reference import bptt
 from lava_eprop.reference.eprop import Grads, OnlineEprop, batch_gradients
 from lava_eprop.reference.network import (
@@ -180,24 +181,31 @@ def _check_finite(w: Weights, loss: float, iteration: int) -> None:
 def train_float(cfg: Config, task: Task, progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
-                resume: TrainState | None = None) -> TrainResult:
+                resume: TrainState | None = None,
+                initial: Weights | None = None) -> TrainResult:
     """Train the float reference network on ``task`` as ``cfg.training`` says.
 
     Every ``checkpoint_every`` iterations ``checkpoint`` receives the run's
     :class:`~lava_eprop.checkpoint.TrainState`; passing such a state as
-    ``resume`` continues the run exactly where it was taken.
+    ``resume`` continues the run exactly where it was taken. ``initial``
+    weights replace the seed's random ones (:mod:`lava_eprop.initial`).
     """
+    if initial is not None and resume is not None:
+        raise UserError(INIT_WITH_RESUME)
     t = cfg.training
     dtype = np.dtype(t.dtype).type
     rng = np.random.default_rng(t.seed)
     p = net_params(cfg, dtype)
-    w = init_weights(cfg, task.n_in, task.n_out, rng, dtype)
+    w = init_weights(cfg, task.n_in, task.n_out, rng, dtype)   # drawn even with `initial`
+    if initial is not None:
+        w = check_initial(initial, cfg, task.n_in, task.n_out).astype(dtype)
     w0 = w.copy()
     first = 0
     if resume is not None:
         w, w0 = resume.weights.astype(dtype), resume.initial_weights.astype(dtype)
         rng.bit_generator.state = resume.rng_state
         first = resume.iteration
+    task.seek(first * t.batch_size)
     updater = _Updater(w, cfg)
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=w, initial_weights=w0,

@@ -41,6 +41,14 @@ class Task:
         """Draw ``size`` training trials."""
         raise NotImplementedError
 
+    def seek(self, trials_served: int) -> None:
+        """Continue the training stream after ``trials_served`` trials (0: from the start).
+
+        Trainers call it before their first draw, a resumed run with the trials
+        its checkpoint has done. Tasks that draw trials with the run's generator
+        alone need nothing here: the (restored) generator is their position.
+        """
+
     def held_out(self, size: int, seed: int) -> Batch:
         """A fixed set of evaluation trials (the same for the same ``seed``)."""
         return self.sample(size, np.random.default_rng([seed, 0x5EED]))

@@ -4,9 +4,12 @@ The file holds ``inputs`` of shape [N, T, n_in] (finite numbers; spikes are
 0/1) and ``targets``: either integer class labels of shape [N] (a
 classification task: the decision is made in the last ``decision_window``
 steps, or over the whole trial) or signals of shape [N, T, n_out] (a
-regression task over every step). A fraction of the samples, drawn with
-``split_seed``, is held out for evaluation; training batches are drawn from
-the rest.
+regression task over every step). An optional ``held_out`` member (trial
+indices, or a boolean mask of shape [N]) fixes the trials kept for held-out
+evaluation; without it a fraction of the samples, drawn with ``split_seed``,
+is held out. Training batches come from the rest: drawn at random with the
+run's generator (``shuffle: true``, the default) or served in file order,
+cycling (``shuffle: false``).
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ from lava_eprop.errors import UserError
 from lava_eprop.tasks.base import Batch, Task
 
 
-def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and check ``inputs`` and ``targets``; raise UserError on any problem."""
+def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Read ``inputs``, ``targets`` and ``held_out`` (None if absent); raise UserError
+    if the file cannot be read or lacks a required array."""
     if not path.is_file():
         raise UserError(f"dataset file '{path}' does not exist (task.path must name an .npz "
                         "file)")
@@ -33,12 +37,13 @@ def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
                                 f"'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out]; "
                                 f"found: {', '.join(sorted(keys)) or 'none'})")
             inputs, targets = data["inputs"], data["targets"]
+            held = data["held_out"] if "held_out" in keys else None
     except UserError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"{path}: not a readable .npz file ({reason})") from None
-    return inputs, targets
+    return inputs, targets, held
 
 
 def check_arrays(inputs: np.ndarray, targets: np.ndarray, where: str) -> str:
@@ -77,6 +82,34 @@ def check_arrays(inputs: np.ndarray, targets: np.ndarray, where: str) -> str:
                     f"(signals), got {list(targets.shape)}")
 
 
+def held_out_indices(held: np.ndarray, n: int, where: str) -> np.ndarray:
+    """The trial indices a ``held_out`` member names: an index array (its order kept)
+    or a boolean mask of shape [N]; refused unless in range, without duplicates,
+    and holding out at least one trial but not all."""
+    allowed = f"allowed: trial indices 0..{n - 1} or a boolean mask of shape [{n}]"
+    if held.dtype.kind == "b":
+        if held.shape != (n,):
+            raise UserError(f"{where}: 'held_out' mask has shape {list(held.shape)} for {n} "
+                            f"trials ({allowed})")
+        idx = np.flatnonzero(held)
+    elif held.dtype.kind in "iu" and held.ndim == 1:
+        idx = held.astype(np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise UserError(f"{where}: 'held_out' index {idx[(idx < 0) | (idx >= n)][0]} is "
+                            f"out of range ({allowed})")
+        if len(np.unique(idx)) != len(idx):
+            values, counts = np.unique(idx, return_counts=True)
+            raise UserError(f"{where}: 'held_out' lists trial {values[counts > 1][0]} more "
+                            f"than once ({allowed}, each at most once)")
+    else:
+        raise UserError(f"{where}: 'held_out' has dtype {held.dtype} and shape "
+                        f"{list(held.shape)} ({allowed})")
+    if not 0 < len(idx) < n:
+        raise UserError(f"{where}: 'held_out' holds out {len(idx)} of the {n} trials (allowed: "
+                        "at least one held out and at least one left for training)")
+    return idx
+
+
 class NpzDataset(Task):
     name = "dataset"
 
@@ -84,7 +117,7 @@ class NpzDataset(Task):
         path = Path(task["path"])
         if not path.is_absolute():
             path = Path(base_dir) / path
-        inputs, targets = load_npz(path)
+        inputs, targets, held = load_npz(path)
         self.kind = check_arrays(inputs, targets, str(path))
         n, self.n_steps, self.n_in = inputs.shape
         self.inputs = inputs.astype(np.float64)
@@ -102,16 +135,34 @@ class NpzDataset(Task):
             self.n_out = targets.shape[2]
             self.targets = targets.astype(np.float64)
             self.mask = np.ones((n, self.n_steps), dtype=bool)
-        order = np.random.default_rng(task["split_seed"]).permutation(n)
-        n_held = int(round(task["held_out_fraction"] * n))
-        n_held = min(max(n_held, 1), n - 1) if task["held_out_fraction"] > 0 else 0
-        self.held_idx, self.train_idx = order[:n_held], order[n_held:]
+        if held is not None:
+            self.held_idx = held_out_indices(held, n, str(path))
+            self.train_idx = np.setdiff1d(np.arange(n), self.held_idx)
+        else:
+            order = np.random.default_rng(task["split_seed"]).permutation(n)
+            n_held = int(round(task["held_out_fraction"] * n))
+            n_held = min(max(n_held, 1), n - 1) if task["held_out_fraction"] > 0 else 0
+            self.held_idx, self.train_idx = order[:n_held], order[n_held:]
+        self.shuffle = task["shuffle"]
+        if not self.shuffle:
+            self.train_idx = np.sort(self.train_idx)
+        self.served = 0       # training trials served so far (shuffle: false)
 
     def _take(self, idx: np.ndarray) -> Batch:
         return Batch(self.inputs[idx], self.targets[idx], self.mask[idx])
 
     def sample(self, size: int, rng: np.random.Generator) -> Batch:
-        return self._take(rng.choice(self.train_idx, size, replace=size > len(self.train_idx)))
+        """``size`` training trials: drawn with ``rng`` (with replacement when ``size``
+        exceeds the training set), or without shuffling the next ``size`` in file order."""
+        if self.shuffle:
+            return self._take(rng.choice(self.train_idx, size,
+                                         replace=size > len(self.train_idx)))
+        position = (self.served + np.arange(size)) % len(self.train_idx)
+        self.served += size
+        return self._take(self.train_idx[position])
+
+    def seek(self, trials_served: int) -> None:
+        self.served = trials_served
 
     def held_out(self, size: int, seed: int) -> Batch:
         """Up to ``size`` held-out samples (all of them when fewer); the training set
