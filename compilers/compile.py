@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from compilers import neurons as nrn
-from compilers.checks import Checker
+from compilers.checks import Checker, at_least, at_most, between, equal, outside
 from compilers.fixedpoint import (
     SCALE_MAX,
     SCALE_MIN,
@@ -36,6 +36,7 @@ from compilers.fixedpoint import (
     decay_approximation,
     lower_ceil,
     lower_nearest,
+    magnitudes,
 )
 from compilers.plan import AlifParams, NeuronGroup, Plan, Projection
 from compilers.projections import AlifChain, search_readout, search_recurrent, tag_scale
@@ -75,11 +76,8 @@ def compile_plan(cfg) -> Plan:
                          "network.tau_out")
     c_k = lower_nearest(1.0 - s.kappa)
     kappa_r = 1.0 - c_k.value
-    every = 128 / max(1, math.ceil((1 / check.tolerance - 1) / 2))
     check.record(decay_approximation("tag: kappa", s.kappa, kappa_r, s.dt), "network.tau_out",
-                 cfg.network.tau_out, f"tau_out/dt <= {every:.4g}, where every leak 1 - kappa "
-                 "is within the tolerance of some m*2^e (m 1..8, e >= -7); longer ones only "
-                 "near 128/m")
+                 cfg.network.tau_out, _tag_leak_range(check, 1.0 - s.kappa, s.dt))
     pre_in = _pre(check, "input", s.n_in, tau_in, s.rate_in, s, s.rate_in_key)
     pre_rec = _pre(check, "recurrent", s.n_rec, tau_in, s.rate_rec, s, "training.reg_rate_hz")
     groups, projections = [], []
@@ -98,12 +96,46 @@ def compile_plan(cfg) -> Plan:
                 approximations=tuple(check.approximations), notes=tuple(check.notes))
 
 
+def _tag_leak_range(check: Checker, leak: float, dt: float) -> str:
+    """The range of ``tau_out`` around a refused tag leak ``1 - kappa``.
+
+    The leak is rounded to the nearest scale ``c = m 2^e`` and accepted when the
+    leak's or the time constant's relative error is within the tolerance: for
+    ``x`` above ``c`` up to ``max(c / (1 - tol), 1 - (1 - c)^(1 + tol))``, below
+    it down to ``min(c / (1 + tol), 1 - (1 - c)^(1 - tol))``. A refused leak lies
+    in the gap between two consecutive scales' accepted intervals (or under the
+    smallest scale's), which maps to an interval of ``tau_out`` it must leave.
+    """
+    tol = check.tolerance
+
+    def up(c):
+        return max(c / (1 - tol) if tol < 1 else math.inf, -math.expm1((1 + tol) * math.log1p(-c)))
+
+    def down(c):
+        return min(c / (1 + tol), -math.expm1((1 - tol) * math.log1p(-c)))
+
+    def tau(x):
+        return -dt / math.log1p(-x) if x < 1 else 0.0
+
+    scales = [m.value for m in magnitudes() if m.value < 1]
+    below = [c for c in scales if c <= leak]
+    if not below:                       # under the smallest scale: too slow a leak
+        return at_most("network.tau_out", tau(down(scales[0])))
+    c1 = below[-1]
+    c2 = next((c for c in scales if c > leak), 1.0)
+    mid = (c1 + c2) / 2
+    return outside("network.tau_out", tau(max(down(c2), mid)), tau(min(up(c1), mid)))
+
+
 def _trace_tau(check: Checker, name: str, tau: float, dt: float, param: str) -> int:
     """``x1_tau``: integer steps in 1..255 (8 bits in Lava's bit-approximate model; the
-    range is checked by :func:`compilers.setup.make_setup`)."""
+    range is checked by :func:`compilers.setup.make_setup`). Rounding ``tau/dt`` errs by
+    at most ``0.5 dt / tau`` in the time constant: within the tolerance from
+    ``tau = dt / (2 tolerance)`` on."""
     steps = trace_steps(tau, dt)
+    shortest = dt / (2 * check.tolerance)
     check.record(decay_approximation(name, math.exp(-dt / tau), math.exp(-1.0 / steps), dt),
-                 param, tau, f"tau/dt close to an integer within {check.tolerance:g}")
+                 param, tau, at_least(param, shortest) if shortest < 255.5 * dt else None)
     return steps
 
 
@@ -118,7 +150,7 @@ def _pre(check: Checker, name: str, size: int, tau: int, rate_hz: float, s: Setu
         check.refuse(rate_key, rate_hz, f"the x1 trace of {name} spikes averages {mean:.3g} "
                      f"spikes at x1_tau = {tau}, more than 7 bits hold with headroom "
                      f"{s.headroom:g} ({room:.3g} spikes at impulse 1)",
-                     f"{rate_key} <= {limit:.4g} Hz")
+                     at_most(rate_key, limit))
     return Pre(name, size, tau, design, math.floor(room / design))
 
 
@@ -180,28 +212,56 @@ def _alif(check, s, v, psi_max) -> _AlifSetup:
     ``Y = 32 / c_q``, the largest with ``Y * ((1 - rho) + beta * psi_max) <= 127``."""
     da = nrn.membrane_decay(check, "alif: rho (threshold)", s.rho, s.dt, "network.tau_a",
                             s.tau_a)
-    beta_v = round(s.beta * v.scale * 64)
-    check.record(Approximation("alif: beta (threshold)", s.beta, beta_v / (v.scale * 64)),
-                 "network.beta", s.beta, "beta * v_th scale large enough for an integer "
-                 "threshold step")
-    if beta_v + v.vth_eff >= 2 ** 23:
+    unit = v.scale * 64                     # beta_v per unit beta
+    beta_v = round(s.beta * unit)
+    top = (2 ** 23 - v.vth_eff - 0.5) / unit  # beta_v + vth_eff < 2^23
+    # round(beta unit) errs by at most 0.5 / (beta unit): within the tolerance from
+    # beta = 1 / (2 tol unit) on (if that fits the register)
+    smallest = 1.0 / (2 * check.tolerance * unit)
+    check.record(Approximation("alif: beta (threshold)", s.beta, beta_v / unit), "network.beta",
+                 s.beta, at_least("network.beta", smallest) if smallest < top else None)
+    if s.beta >= top:
         check.refuse("network.beta", s.beta, "one spike raises the adaptive threshold beyond "
-                     "the 24-bit voltage register",
-                     f"beta <= {(2 ** 23 - v.vth_eff) / (v.scale * 64):.4g}")
+                     "the 24-bit voltage register", at_most("network.beta", top, strict=True))
     if s.drop_eps or s.beta == 0:
         return _AlifSetup(da, beta_v)
     if s.beta * psi_max > s.rho:
         check.refuse("network.beta", s.beta, f"rho - beta*psi = {s.rho - s.beta * psi_max:.3g}"
-                     " < 0 lets eps turn negative, and Lava keeps d (tag_2) >= 0",
-                     f"beta <= rho * v_th / dampening = {s.rho / psi_max:.4g}")
+                     " < 0 lets eps turn negative, and Lava keeps d (tag_2) >= 0 (psi up to "
+                     "dampening / v_th)", at_most("network.beta", s.rho / psi_max))
     q_max = (1.0 - s.rho) + s.beta * psi_max
     c_q = lower_ceil(32 * q_max / TRACE_MAX)
     y_scale = 32 / c_q.value
     leak = round(y_scale * (1 - s.rho))
-    check.record(decay_approximation("alif: rho (eps leak)", s.rho, 1 - leak / y_scale, s.dt),
-                 "network.tau_a", s.tau_a, f"tau_a/dt <= {y_scale / (2 * check.tolerance):.4g}"
-                 f" (y1 holds the eps leak 1-rho with resolution {1 / y_scale:.3g})")
+    eps_leak = decay_approximation("alif: rho (eps leak)", s.rho, 1 - leak / y_scale, s.dt)
+    if check.refused(eps_leak):
+        _refuse_eps_leak(check, s, psi_max, y_scale, eps_leak)
+    check.record(eps_leak, "network.tau_a", s.tau_a, None)
     return _AlifSetup(da, beta_v, q_max, c_q, y_scale)
+
+
+def _refuse_eps_leak(check, s, psi_max, y_scale, approx):
+    """y1 = Y ((1 - rho) + beta psi) holds the eps leak ``1 - rho`` in steps of ``1/Y``,
+    ``Y = 32 / c_q``, ``c_q`` the smallest scale ``>= 32 q_max / 127``; rounding errs by
+    at most ``0.5 / (Y (1 - rho))``, within the tolerance when ``c_q <= M``, ``M`` the
+    largest scale ``<= 64 tol (1 - rho)``, i.e. ``beta <= (127 M / 32 - (1 - rho)) / psi``.
+    The adaptation ``beta psi`` shares y1's range with the leak: its ratio to the leak,
+    not ``tau_a``, is what a refusal names; with no such ``M`` no beta helps and ``tau_a``
+    is too long."""
+    leak = 1.0 - s.rho
+    why = (f"y1 holds the eps leak 1 - rho = {leak:.4g} in steps of 1/{y_scale:g}, "
+           f"{y_scale * leak:.3g} steps, beside beta * psi_max = {s.beta * psi_max:.4g} "
+           f"(dampening / v_th = {psi_max:.4g}): {approx.describe()} exceeds the tolerance "
+           f"{check.tolerance:g} (fixed_point.tolerance); or fixed_point.drop_alif_eps: true")
+    fits = [m.value for m in magnitudes() if m.value <= 64 * check.tolerance * leak]
+    if fits and TRACE_MAX * fits[-1] / 32 >= leak:
+        default = "" if s.cfg.network.beta is not None else \
+            "the default 1.7 (1 - rho) / (1 - alpha) (network.beta: null); "
+        check.refuse("network.beta", s.beta, default + why,
+                     at_most("network.beta", (TRACE_MAX * fits[-1] / 32 - leak) / psi_max))
+    if not fits and 8192 * check.tolerance > 1:   # 64 tol (1 - rho) >= 2^-7
+        check.refuse("network.tau_a", s.tau_a, why, at_most(
+            "network.tau_a", -s.dt / math.log1p(-1.0 / (8192 * check.tolerance))))
 
 
 def _tag(check, s, pre, fmt, psi_max, kappa_r):
@@ -212,11 +272,11 @@ def _tag(check, s, pre, fmt, psi_max, kappa_r):
         need = 32 * s.eta * fmt.per_unit * ebar / (s.lam * SYN_VAR_MAX)
         check.refuse(s.eta_key, s.eta, f"projection from {pre.name}: the weight rule's scale "
                      f"{need:.4g} exceeds Lava's largest, 7*2^8",
-                     f"{s.eta_key} <= {s.eta * SCALE_MAX / need:.4g}")
-    if tag.design < 2:
+                     at_most(s.eta_key, s.eta * SCALE_MAX / need))
+    if tag.design < 2:     # only at c_w = 2^-7, where the tag is proportional to eta
         check.refuse(s.eta_key, s.eta, f"projection from {pre.name}: the eligibility tag would "
                      f"hold {tag.design:.2g} integer levels at its design point",
-                     f"{s.eta_key} >= {_ratio(s.eta * 2, tag.design):.4g}")
+                     at_least(s.eta_key, _ratio(s.eta * 2, tag.design)))
     if tag.design < 16:
         check.warn(f"projection from {pre.name}: the eligibility tag holds only "
                    f"{tag.design:.0f} integer levels at its design point (the learning rate is "
@@ -225,31 +285,34 @@ def _tag(check, s, pre, fmt, psi_max, kappa_r):
 
 
 def _refuse_search(check, s, v, tags, pres, with_eps):
-    """No (x1 impulse, scale) pair exists: name the learning rate when the tag scale
-    follows it (the weight rule is at Lava's smallest scale), else the time constant."""
+    """No (x1 impulse, scale) pair exists. Without eps the tag increment ``c_t X`` is
+    below Lava's smallest scale (``k_t < 2^-8`` at the quarter y2 range): name the
+    learning rate when that projection's tag follows it (its weight rule at Lava's
+    smallest scale, ``k_t`` proportional to eta), else the tag leak (``tau_out``)."""
     if with_eps:
-        check.refuse("network.tau_a", s.tau_a, "eps of the ALIF eligibility does not fit the "
-                     "8 bits of d with any trace scale", "a shorter tau_a, a larger beta, or "
-                     "fixed_point.drop_alif_eps: true")
+        check.refuse("fixed_point.drop_alif_eps", False, "eps of the ALIF eligibility "
+                     "(1 / ((1 - rho) + beta psi) at its design point) does not fit the 8 bits "
+                     "of d with any trace scale; a shorter tau_a or a larger beta shrinks it",
+                     equal("fixed_point.drop_alif_eps", True))
     psi = nrn.psi_format(v, s.gamma, 2).per_psi
-    k_t = min(8 * tags[p.name].tag * s.s_out * s.s_in / psi for p in pres)
-    if all(t.c_w.value == SCALE_MIN for t in tags.values()):
+    tag = min((tags[p.name] for p in pres), key=lambda t: t.tag)
+    k_t = 8 * tag.tag * s.s_out * s.s_in / psi
+    if tag.c_w.value == SCALE_MIN:
         check.refuse(s.eta_key, s.eta, "the eligibility tag changes by less than Lava's "
                      "smallest scale resolves",
-                     f"{s.eta_key} >= {_ratio(s.eta * SCALE_MIN, 2 * k_t):.4g}")
+                     at_least(s.eta_key, _ratio(s.eta * SCALE_MIN, 2 * k_t)))
     check.refuse("network.tau_out", s.tau_out, "the tag leak is too slow for the eligibility "
-                 "increments Lava can represent", "a shorter tau_out")
+                 f"increments Lava can represent (c_t x1 = {k_t:.3g} < 2^-8)",
+                 at_most("network.tau_out", s.tau_out, strict=True))
 
 
 def _projection(check, s, pre, post, size, fmt, cand, scales, kind):
     name = f"{pre.name}->{post}"
     check.record(Approximation(f"{name}: learning rate", s.eta, s.eta * (1 + cand.eta_err)),
                  s.eta_key, s.eta, "", refusable=False)
-    if cand.beta_err is not None:
+    if cand.beta_err is not None:     # the nearest scale c_b to beta's term: no bound on beta
         check.record(Approximation(f"{name}: beta (eligibility)", s.beta,
-                                   s.beta * (1 + cand.beta_err)), "network.beta", s.beta,
-                     "a beta whose eligibility term is representable; or "
-                     "fixed_point.drop_alif_eps: true")
+                                   s.beta * (1 + cand.beta_err)), "network.beta", s.beta, None)
     rules = {t: rule_text(lower(t, text, scales)) for t, text in TEMPLATES[kind].items()}
     return Projection(name, pre.name, post, (size, pre.size), fmt.exp, fmt.per_unit, fmt.w_max,
                       cand.x1, pre.tau, 1, cand.tag, cand.delay, rules)
@@ -270,12 +333,13 @@ def _readout(check, s, pre):
         if cand is not None:
             levels = min(cand.levels, lam * s.error_max)
             options.append((cand.error_key(), -levels, lam, cand))
-    if not options:
+    if not options:     # c_o X = k in [2^-8, (x1_max + 0.5) 7*2^8) for some Lambda / 2^j
         k = 8 * s.eta * fmt.per_unit * s.s_out / lam_full
-        low = _ratio(s.eta * 0.5 * SCALE_MIN, k)
+        low = _ratio(s.eta * 0.5 * SCALE_MIN, 4 * k)
         high = _ratio(s.eta * (pre.x1_max + 0.5) * SCALE_MAX, k)
         check.refuse(s.eta_key, s.eta, "the readout rule cannot be represented with an x1 "
-                     f"impulse in 1..{pre.x1_max}", f"{low:.4g} <= {s.eta_key} <= {high:.4g}")
+                     f"impulse in 1..{pre.x1_max}", between(s.eta_key, low, high,
+                                                            high_strict=True))
     _, neg_levels, lam, cand = min(options, key=lambda o: o[:2])
     if -neg_levels < 16:
         check.warn(f"readout: x1 and y3 have only {-neg_levels:.0f} integer levels at their "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from compilers.checks import Checker
+from compilers.checks import Checker, at_least, at_most, between
 from compilers.fixedpoint import (
     SYN_VAR_MAX,
     TRACE_MAX,
@@ -59,8 +59,9 @@ class WeightSpec:
     """The float weights of one projection as the config describes them.
 
     ``scale`` is the config's ``w_*_scale`` (sized as 1 when it is 0), ``std``
-    the initial standard deviation, ``s`` the input scale (``s_in``/``s_out``),
-    ``fixed`` the configured exponent or None.
+    the initial standard deviation ``scale / sqrt(fan_in)``, ``s`` the input scale
+    (``s_in``/``s_out``), ``exp_key`` the exponent's key, ``fixed`` the configured
+    exponent or None.
     """
 
     what: str
@@ -71,6 +72,7 @@ class WeightSpec:
     exp_key: str
     fixed: int | None
     weight_range: float
+    fan_in: int
 
     @property
     def big(self) -> float:
@@ -92,20 +94,22 @@ def voltage(check: Checker, unit: float, specs: list[WeightSpec], param: str) ->
     (``param``) is so far from 1 that ``Q`` leaves the float range.
     """
     q = math.floor(math.log2(VTH_TARGET) - math.log2(unit))
-    if abs(q) > Q_EXP_MAX:
+    if abs(q) > Q_EXP_MAX:     # |q| <= 900 <=> 2^(13-901) < unit <= 2^(13+900)
         check.refuse(param, unit, f"the voltage scale 2^{q} is outside the float range",
-                     f"{param} between {VTH_TARGET * 2.0 ** -Q_EXP_MAX:.3g} and "
-                     f"{VTH_TARGET * 2.0 ** Q_EXP_MAX:.3g}")
+                     between(param, VTH_TARGET * 2.0 ** -(Q_EXP_MAX + 1),
+                             VTH_TARGET * 2.0 ** Q_EXP_MAX, low_strict=True))
     w_max = SYN_VAR_MAX * 2 ** WEIGHT_EXP_RANGE[1]
     auto = [sp for sp in specs if sp.fixed is None and sp.units > 0]
     if auto:
         top = max(auto, key=lambda sp: sp.units)
         q = min(q, math.floor(math.log2(w_max) - math.log2(top.units)))
         if unit * 2.0 ** q < VTH_MIN:
+            # unit 2^q >= 64 <=> q >= m <=> units <= w_max / 2^m; units proportional to scale
+            m = math.ceil(math.log2(VTH_MIN / unit))
             check.refuse(top.scale_key, top.scale, f"{top.what} weights up to {top.big:.4g} "
                          f"are {top.units / unit:.3g} times {unit:g}; 8-bit weights with "
                          f"exponent <= 7 then leave fewer than {VTH_MIN} threshold levels",
-                         f"{top.what} weights <= {w_max / VTH_MIN * unit / top.s:.4g}")
+                         at_most(top.scale_key, w_max / 2.0 ** m * top.scale / top.units))
     scale = 2.0 ** q
     vth = round(unit * scale)
     return Voltage(scale, vth, vth / scale)
@@ -113,12 +117,26 @@ def voltage(check: Checker, unit: float, specs: list[WeightSpec], param: str) ->
 
 def membrane_decay(check: Checker, name: str, decay: float, dt: float, param: str,
                    value: float) -> int:
-    """12-bit ``d`` of a decay, recorded as an approximation of its time constant."""
+    """12-bit ``d`` of a decay, recorded as an approximation of its time constant
+    (refused: ``param`` above :func:`longest_tau` with the leak in steps of 1/4096)."""
     d = decay_12bit(decay)
-    check.record(decay_approximation(name, decay, decay_of_12bit(d), dt), param, value,
-                 f"{param} <= {8192 * check.tolerance * dt:.4g} ms (a 12-bit decay has a "
-                 "leak resolution of 1/4096)")
+    approx = decay_approximation(name, decay, decay_of_12bit(d), dt)
+    check.record(approx, param, value, longest_tau(check, param, approx, 4096, dt))
     return d
+
+
+def longest_tau(check: Checker, param: str, approx, levels: float, dt: float) -> str | None:
+    """``param <= tau`` for a decay whose leak ``1 - decay`` is rounded to steps of
+    ``1 / levels``: that errs by at most ``0.5 / (levels (1 - decay))``, within the
+    tolerance up to the returned ``tau`` (so a refused one is above it). None when no
+    leak in (0, 1] has that many steps (the tolerance is too tight), unless the leak
+    rounded to none (which needs ``levels (1 - decay) > 0.5``)."""
+    need = 1.0 / (2.0 * check.tolerance)
+    if need >= levels:
+        if approx.realised < 1.0:
+            return None
+        need = 0.5
+    return at_most(param, -dt / math.log1p(-need / levels))
 
 
 @dataclass(frozen=True)
@@ -167,21 +185,24 @@ def weight_format(check: Checker, sp: WeightSpec, v: Voltage) -> WeightFormat:
     lo, hi = WEIGHT_EXP_RANGE
     need = math.ceil(math.log2(units / SYN_VAR_MAX)) if units > 0 else lo
     if sp.fixed is not None:
-        param, value = f"fixed_point.{sp.exp_key}", sp.fixed
+        param, value = sp.exp_key, sp.fixed
         if sp.fixed < need:
             check.refuse(param, sp.fixed, f"{sp.what} weights up to {sp.big:.4g} become "
                          f"{units / 2 ** sp.fixed:.0f} > {SYN_VAR_MAX} (8 bits + sign)",
-                         f"{sp.exp_key} >= {need}")
+                         at_least(param, need))
         exp = sp.fixed
     else:
         param, value = sp.scale_key, sp.scale
         exp = min(max(need, lo), hi)
     top = units / 2 ** exp
-    if top < 2:
-        limit = 2 * 2 ** exp / (sp.s * v.scale)
+    if top < 2:     # units / 2^exp >= 2, units = s * weight_range * scale / sqrt(fan_in) * Q
         exp_ok = math.floor(math.log2(units / 2)) if units > 0 else lo - 1
-        allowed = (f"{sp.exp_key} <= {exp_ok}" if sp.fixed is not None and exp_ok >= lo
-                   else f"{sp.what} weights (weight_range initial std) >= {limit:.4g}")
+        if sp.fixed is not None and exp_ok >= lo:
+            allowed = at_most(param, exp_ok)
+        else:
+            param, value = sp.scale_key, sp.scale
+            allowed = at_least(param, 2.0 ** (exp + 1) * math.sqrt(sp.fan_in)
+                               / (sp.s * sp.weight_range * v.scale))
         check.refuse(param, value, f"{sp.what} weights up to {sp.big:.4g} are {top:.3g} "
                      f"integer levels at weight exponent {exp}: below Loihi's weight "
                      "resolution", allowed)

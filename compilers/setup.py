@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from compilers import neurons as nrn
-from compilers.checks import Checker
+from compilers.checks import Checker, at_least, between, equal
 from lava_eprop.errors import UserError
 
 FIXED_SIZES = {"evidence-accumulation": 2, "store-recall": 2}
@@ -107,7 +107,7 @@ class Setup:
             "readout": ("w_out_scale", self.n_rec, "weight_exp_out", self.s_out)}[pre]
         scale = net[key] or 1.0
         return nrn.WeightSpec(pre, f"network.{key}", scale, scale / math.sqrt(fan_in), s,
-                              exp_key, fp[exp_key], fp.weight_range)
+                              f"fixed_point.{exp_key}", fp[exp_key], fp.weight_range, fan_in)
 
 
 def trace_steps(tau: float, dt: float) -> int:
@@ -120,16 +120,16 @@ def make_setup(cfg, check: Checker) -> Setup:
     net, train, fp = cfg.network, cfg.training, cfg.fixed_point
     if train.method != "eprop":
         check.refuse("training.method", train.method, "only e-prop has an on-chip learning "
-                     "rule", "eprop")
+                     "rule", equal("training.method", "eprop"))
     if net.dampening == 0:
         check.refuse("network.dampening", net.dampening, "a zero pseudo-derivative leaves "
-                     "nothing to learn on chip", "dampening > 0")
+                     "nothing to learn on chip", at_least("network.dampening", 0, strict=True))
     dt = net.dt
-    for key in ("tau_m", "tau_out"):   # x1_tau = tau/dt: integer steps, 8 bits
-        if not 1 <= trace_steps(net[key], dt) <= 255:
-            check.refuse(f"network.{key}", net[key], f"x1_tau = tau/dt rounds to "
-                         f"{net[key] / dt:.4g} steps", f"network.{key} between {0.5 * dt:.4g} "
-                         f"and {255.5 * dt:.4g} ms at dt = {dt:g}")
+    for key in ("tau_m", "tau_out"):   # x1_tau = floor(tau/dt + 0.5) in 1..255 (8 bits)
+        if not 0.5 <= net[key] / dt < 255.5:
+            check.refuse(f"network.{key}", net[key], f"x1_tau = tau/dt = {net[key] / dt:.4g} "
+                         f"steps at dt = {dt:g} does not round to 1..255",
+                         between(f"network.{key}", 0.5 * dt, 255.5 * dt, high_strict=True))
     alpha, kappa, rho = (math.exp(-dt / tau) for tau in (net.tau_m, net.tau_out, net.tau_a))
     beta = 0.0
     if net.neuron == "alif":
@@ -139,24 +139,36 @@ def make_setup(cfg, check: Checker) -> Setup:
     if rate_in is None:
         if "input_rate_hz" not in cfg.task:
             check.refuse(rate_key, None, f"task '{cfg.task['name']}' has no input rate to size "
-                         "the x1 trace of the input projections", "a rate in Hz")
+                         "the x1 trace of the input projections (a rate in Hz)",
+                         at_least(rate_key, 0))
         rate_in, rate_key = cfg.task["input_rate_hz"], "task.input_rate_hz"
     eta, eta_key = fp.learning_rate, "fixed_point.learning_rate"
     if eta is None:
         eta, eta_key = train.learning_rate, "training.learning_rate"
-    fb_scale = net.w_out_scale if train.feedback == "symmetric" else train.feedback_scale
-    b_max = fp.weight_range * (fb_scale or 1.0) / math.sqrt(net.n_rec)
+    fb_key, fb_scale = ("network.w_out_scale", net.w_out_scale or 1.0) \
+        if train.feedback == "symmetric" else ("training.feedback_scale", train.feedback_scale)
+    b_max = fp.weight_range * fb_scale / math.sqrt(net.n_rec)   # a zero w_out_scale: as 1
     lam = nrn.signal_scale(fp.error_max * n_out * b_max)
     if lam is None:
-        key = "network.w_out_scale" if train.feedback == "symmetric" else \
-            "training.feedback_scale"
-        check.refuse(key, fb_scale, f"learning signals up to {fp.error_max * n_out * b_max:.3g}"
-                     " (error_max * n_out * weight_range * feedback std) cannot be scaled "
-                     "into y3", f"learning signals between {nrn.SIGNAL_RANGE[0]:.3g} and "
-                     f"{nrn.SIGNAL_RANGE[1]:.3g}")
+        _refuse_signal_range(check, {"fixed_point.error_max": fp.error_max,
+                                     "fixed_point.weight_range": fp.weight_range,
+                                     fb_key: fb_scale}, n_out / math.sqrt(net.n_rec))
     return Setup(cfg, dt, alpha, kappa, rho, (1 - alpha) if net.input_scaling else 1.0,
                  (1 - kappa) if net.readout_scaling else 1.0, beta, n_in, n_out, rate_in,
                  rate_key, eta, eta_key, lam)
+
+
+def _refuse_signal_range(check: Checker, factors: dict, rest: float):
+    """Learning signals up to ``rest * prod(factors)`` leave the float range of ``Lambda``:
+    name the factor furthest from 1, with the range that brings the product into
+    :data:`compilers.neurons.SIGNAL_RANGE` (computed in log2, as the product may underflow)."""
+    log_signal = math.log2(rest) + sum(math.log2(x) for x in factors.values())
+    key = max(factors, key=lambda k: abs(math.log2(factors[k])))
+    log_other = log_signal - math.log2(factors[key])
+    low, high = (math.log2(bound) - log_other for bound in nrn.SIGNAL_RANGE)
+    check.refuse(key, factors[key], f"learning signals up to 2^{log_signal:.1f} (error_max * "
+                 "n_out * weight_range * feedback std) cannot be scaled into y3",
+                 between(key, 2.0 ** min(low, 1023.0), 2.0 ** min(high, 1023.0)))
 
 
 def io_sizes(cfg) -> tuple[int, int]:

@@ -32,10 +32,17 @@ path: initial weights ``clip(round(.), +-255)`` with Lava's first-step drop
 of the least significant bit, activations shifted with floor, decays
 truncated towards zero, 24-bit wrap of ``u`` and saturation of ``v`` and
 ``b``, ``y2``, ``y1`` and ``y3`` rounded as the kernels do, the rate trace
-truncated and the regulariser's term rounded with its residual carried. Its spike trains
-then equal the fixed-point run's bit for bit as long as no weight changes
-(the error masked out, ``learn=False``). Learning cannot be made bit-exact
-this way: Lava's learning engine rounds the ``x1`` decay, impulses and every
+truncated and the regulariser's term rounded with its residual carried. Stepped
+with ``learn=False`` and the error masked out, its spikes, membranes and
+readout then equal the fixed-point run's bit for bit as long as it holds the
+fixed-point run's weights: from the start until the first weight change of
+that run, and for the whole run when it is given that run's weights after
+every step (:meth:`TwinNetwork.set_weights`). Masking the error does not stop
+the fixed-point run's learning when the firing-rate regulariser is on
+(``training.reg_coeff > 0``): its term reaches ``y3``, so weights change
+(first in step 398 in ``tests/test_quant_twin.py``), and a twin on its own
+weights drifts from there. Learning cannot be made bit-exact this way: Lava's
+learning engine rounds the ``x1`` decay, impulses and every
 ``w``/``t``/``d`` update stochastically with one random number per step and
 connection drawn from its own generators (:mod:`lava_eprop.engine.randoms`),
 and it reads ``y`` through a stochastic decay; reproducing that is the fast
@@ -271,3 +278,10 @@ class TwinNetwork:
     def weights(self) -> dict:
         """Current weights per projection, [I, n_post, n_pre] integer units."""
         return {name: d.w for name, d in self.dense.items()}
+
+    def set_weights(self, weights: dict) -> None:
+        """Replace the weights of the projections named in ``weights``, [I, n_post, n_pre]
+        integer units (e.g. the fixed-point run's after a step); the next step sends
+        activations computed from them, one step later."""
+        for name, w in weights.items():
+            self.dense[name].w = np.array(np.broadcast_to(w, self.dense[name].w.shape), float)
