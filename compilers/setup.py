@@ -200,6 +200,11 @@ def notes_for(cfg, s: Setup) -> list[str]:
     if train.optimizer != "sgd" or train.update != "online":
         notes.append(f"training.optimizer = {train.optimizer} and training.update = "
                      f"{train.update} describe the float training only.")
+    if train.lr_decay < 1:
+        notes.append(f"Learning-rate schedule: the host scales each trial's weight change by "
+                     f"training.lr_decay = {train.lr_decay:g} every training.lr_decay_every = "
+                     f"{train.lr_decay_every} iterations (rounded stochastically when it reads "
+                     "the weights between trials); the rules keep their coefficients.")
     notes.append("Each epoch the rules read x1 (with this step's presynaptic spike) and the y "
                  "values received this step, and w, t, d from before the update: y2 must be the "
                  "psi that this x1 drives, y3 of a recurrent group the learning signal of the "

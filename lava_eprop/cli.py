@@ -64,9 +64,11 @@ def cli():
               help="--engine fixed: saturation and wrap-around of fixed-point variables are "
                    "counted into metrics.json (saturation); fatal stops training (exit 1) at "
                    "the first trial with any.")
+@click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override one config key (repeatable), e.g. --set training.batch_size=1.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, init_path, overflow, quiet):
+          resume_dir, init_path, overflow, settings, quiet):
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
@@ -92,7 +94,7 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
     from lava_eprop import config as config_mod
     from lava_eprop.runs import run_training
 
-    cfg = config_mod.load(config_or_preset).with_overrides(
+    cfg = config_mod.load(config_or_preset).with_settings(settings).with_overrides(
         method=method, iterations=iterations, seed=seed)
     metrics = run_training(cfg, engine, out_dir, progress=not quiet,
                            checkpoint_every=checkpoint_every, resume_dir=resume_dir,

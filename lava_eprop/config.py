@@ -294,6 +294,30 @@ class Config:
         return {"task": dict(self.task), "network": dict(self.network),
                 "training": dict(self.training), "fixed_point": dict(self.fixed_point)}
 
+    def with_settings(self, items) -> Config:
+        """A copy with ``SECTION.KEY=VALUE`` settings applied (``--set``; each value
+        read as YAML: ``0.5``, ``true``, ``null``, ``[1, 2]``), validated like the
+        file."""
+        raw = self.to_dict()
+        for item in items:
+            key, sep, text = str(item).partition("=")
+            section, dot, name = key.strip().partition(".")
+            if not sep or not dot or not name or "." in name:
+                raise UserError(f"--set {item!r}: expected SECTION.KEY=VALUE (allowed "
+                                "sections: task, network, training, fixed_point)")
+            if section not in raw:
+                raise UserError(f"--set {item!r}: unknown section '{section}' (allowed: task, "
+                                "network, training, fixed_point)")
+            try:
+                value = yaml.safe_load(text) if text.strip() else None
+            except yaml.YAMLError:
+                raise UserError(f"--set {item!r}: the value is not valid YAML") from None
+            if section == "task" and name == "name":
+                raise UserError(f"--set {item!r}: task.name cannot be changed (allowed: "
+                                "another preset or config file)")
+            raw[section][name] = value
+        return from_dict(raw, source=self.source, base_dir=self.base_dir)
+
     def with_overrides(self, **training: Any) -> Config:
         """A copy with ``training`` keys replaced (validated like the file)."""
         raw = self.to_dict()

@@ -3,7 +3,8 @@
 Each iteration runs ``training.batch_size`` trials one after another through
 the integer network of :mod:`lava_eprop.engine.spec`; the weights learn
 online every step by the compiled rules (learning rate and SGD as the plan
-notes; the float optimiser settings do not apply). Every trial starts from
+notes; of the float optimiser settings only the learning-rate schedule,
+``training.lr_decay`` every ``training.lr_decay_every`` iterations, applies). Every trial starts from
 the current weights with zero neuron state, traces and tags, and rule seed
 ``training.seed + trial``: the ``fixed`` engine (:class:`FastNetwork`) and
 the ``lava`` engine (:class:`LavaGraph`, one Lava run per trial) therefore
@@ -12,7 +13,10 @@ readout weights into B before every trial (B = W_out^T as e-prop's symmetric
 variant wants; random and adaptive feedback keep B fixed). The firing-rate
 regulariser (``training.reg_coeff``) runs in the neurons
 (:func:`lava_eprop.engine.spec.reg_params`), scaled to the chip's per-trial,
-per-step error as :func:`lava_eprop.engine.spec.error_steps` says. After every trial the host moves
+per-step error as :func:`lava_eprop.engine.spec.error_steps` says. With a
+learning-rate schedule (``training.lr_decay`` < 1) the host scales each
+trial's weight change by the schedule's factor (:func:`scale_trial_change`).
+After every trial the host moves
 odd weights to the even grid that ``LearningDense`` truncates to at the start
 of a run (:func:`onto_weight_grid`), so the truncation does not bias them, and
 without self connections sets the recurrent diagonal, which a
@@ -44,12 +48,13 @@ from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.initial import INIT_WITH_RESUME, check_initial
 from lava_eprop.reference.network import Record, loss_terms
 from lava_eprop.reference.params import Weights, init_weights
-from lava_eprop.reference.train import Evaluation, TrainResult, score
+from lava_eprop.reference.train import Evaluation, TrainResult, lr_factor, score
 
 ENGINES = ("fixed", "lava")
 OVERFLOW = ("count", "fatal")
 _RECORD = ("z", "v", "b", "y2", "readout_v")
 GRID = 0x6E1D            # stream of onto_weight_grid's draws, keyed by (seed, trial, GRID)
+SCHEDULE = 0x5CED        # stream of scale_trial_change's draws, keyed by (seed, trial, SCHEDULE)
 
 
 def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
@@ -68,6 +73,33 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
         w = np.asarray(w, np.int64)
         step = np.where(rng.random(w.shape) < 0.5, 1, -1)
         out[name] = np.clip(w + (w & 1) * step, -256, 254)
+    return out
+
+
+def scale_trial_change(before: dict, after: dict, factor: float, seed: int,
+                       trial: int) -> dict:
+    """The host's learning-rate schedule: ``before + SR(factor * (after - before))``.
+
+    The chip's rule coefficients sit at or near the smallest scale Lava's
+    rules can write (``2^-7``), so a decaying learning rate cannot shrink
+    them without shrinking the tag's or the readout trace's resolution. The
+    host instead scales each trial's weight change by ``factor``
+    (:func:`lava_eprop.reference.train.lr_factor`, the float optimiser's
+    schedule) when it reads the weights between trials, as it does for the
+    even grid: ``SR`` rounds stochastically, up with probability equal to the
+    fraction (key ``[seed, trial, SCHEDULE]``), so the expected change is
+    exactly ``factor`` times the chip's. Within the trial the weights move
+    at the full rate. ``factor == 1`` returns ``after`` unchanged.
+    """
+    if factor == 1.0:
+        return after
+    rng = np.random.default_rng([seed, trial, SCHEDULE])
+    out = {}
+    for name, w in after.items():
+        old = np.asarray(before[name], np.int64)
+        change = factor * (np.asarray(w, np.int64) - old)
+        low = np.floor(change)
+        out[name] = old + low.astype(np.int64) + (rng.random(change.shape) < change - low)
     return out
 
 
@@ -256,10 +288,12 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
             batch = task.sample(1, rng)
             spec = trial_feedback(spec, weights, symmetric)
             counts = {} if engine == "fixed" else None
+            before = weights
             trace, weights = run(spec.with_weights(weights), batch.inputs, batch.targets,
                                  batch.mask, t.seed + trial, counts=counts)
             if counts is not None:
                 _add_counts(result, counts, overflow, it, trial)
+            weights = scale_trial_change(before, weights, lr_factor(t, it), t.seed, trial)
             weights = after_trial(spec, weights, t.seed, trial, cfg.network.self_connections)
             trial += 1
             rec = _record(spec, trace)

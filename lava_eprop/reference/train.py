@@ -103,6 +103,13 @@ def _grads_of(g: Grads, params: dict) -> dict:
     return grads
 
 
+def lr_factor(training, iteration: int) -> float:
+    """The learning-rate schedule's factor at ``iteration`` (0-based):
+    ``lr_decay^(iteration // lr_decay_every)``; the float optimiser's rate and
+    the on-chip host's scaling of each trial's weight change both use it."""
+    return training.lr_decay ** (iteration // training.lr_decay_every)
+
+
 class _Updater:
     """Applies gradients through the optimiser and keeps the feedback in sync."""
 
@@ -114,7 +121,7 @@ class _Updater:
     def set_iteration(self, iteration: int) -> None:
         """Learning rate of this iteration: ``lr * lr_decay^(iteration // lr_decay_every)``."""
         t = self.cfg.training
-        self.opt.lr = t.learning_rate * t.lr_decay ** (iteration // t.lr_decay_every)
+        self.opt.lr = t.learning_rate * lr_factor(t, iteration)
 
     def apply(self, g: Grads) -> None:
         self.opt.step(self.params, _grads_of(g, self.params))
