@@ -118,6 +118,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "feedback_scale": Field("float", 1.0, "random feedback B ~ N(0, feedback_scale^2 / n_rec)",
                                 **_POS, hi=1e6),
         "optimizer": Field("str", "adam", "weight update rule", choices=("sgd", "adam")),
+        "adam": Field("str", "tf1", "form of Adam: tf1 = the reference code's "
+                      "tf.train.AdamOptimizer, lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps); "
+                      "bias_corrected = the paper's and torch's, lr m_hat / (sqrt(v_hat) + eps) "
+                      "(they differ for gradients below ~1e-6)",
+                      choices=("tf1", "bias_corrected")),
         "learning_rate": Field("float", 1e-3, "learning rate eta", **_POS, hi=1e6),
         "lr_decay": Field("float", 1.0, "multiply the learning rate by this factor every "
                           "lr_decay_every iterations", **_POS, hi=1.0),

@@ -108,7 +108,8 @@ class _Updater:
     def __init__(self, w: Weights, cfg: Config):
         self.w, self.cfg = w, cfg
         self.params = _params_of(w, cfg)
-        self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate)
+        self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate,
+                                  cfg.training.adam)
 
     def set_iteration(self, iteration: int) -> None:
         """Learning rate of this iteration: ``lr * lr_decay^(iteration // lr_decay_every)``."""
