@@ -118,6 +118,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "feedback_scale": Field("float", 1.0, "random feedback B ~ N(0, feedback_scale^2 / n_rec)",
                                 **_POS, hi=1e6),
         "optimizer": Field("str", "adam", "weight update rule", choices=("sgd", "adam")),
+        "adam": Field("str", "tf1", "form of Adam: tf1 = the reference code's "
+                      "tf.train.AdamOptimizer, lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps); "
+                      "bias_corrected = the paper's and torch's, lr m_hat / (sqrt(v_hat) + eps) "
+                      "(they differ for gradients below ~1e-6)",
+                      choices=("tf1", "bias_corrected")),
         "learning_rate": Field("float", 1e-3, "learning rate eta", **_POS, hi=1e6),
         "lr_decay": Field("float", 1.0, "multiply the learning rate by this factor every "
                           "lr_decay_every iterations", **_POS, hi=1.0),
@@ -129,11 +134,22 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "batch_size": Field("int", 1, "sequences per iteration", lo=1, hi=4096),
         "iterations": Field("int", 200, "training iterations (batches)", lo=1, hi=10**7),
         "reg_coeff": Field("float", 0.0, "firing-rate regularisation c_reg: the loss adds "
-                           "c_reg/2 * sum_j (f_j - f_target)^2, rates in spikes per ms (on "
-                           "chip scaled to the chip's per-trial error: show-rule's notes)",
+                           "c_reg/2 * sum_j (f_j - f_target)^2, rates in spikes per ms "
+                           "(conventions and conversions: docs/float-reference.md; on chip "
+                           "scaled to the chip's per-trial error: show-rule's notes)",
                            lo=0.0, hi=1e9),
         "reg_rate_hz": Field("float", 10.0, "target firing rate f_target in Hz", lo=0.0,
                              hi=1e4),
+        "reg_rate_over": Field("str", "batch", "float engine: the rate f_j the regulariser "
+                               "compares with f_target: batch = over all sequences of the "
+                               "batch; sequence = each sequence's own rate f_bj, the term "
+                               "averaged over the batch (as NEST); equal when batch_size is 1 "
+                               "(docs/float-reference.md)", choices=("batch", "sequence")),
+        "reg_per_error_step": Field("bool", False, "float engine: divide the regulariser by "
+                                    "n_err, the error (masked) steps per sequence, as NEST "
+                                    "averages it over its learning window (to keep a run's "
+                                    "gradients when turning this on, multiply reg_coeff by "
+                                    "n_err)"),
         "eval_every": Field("int", 10, "iterations between held-out evaluations", lo=1,
                             hi=10**7),
         "eval_trials": Field("int", 64, "held-out trials per evaluation", lo=1, hi=10**5),

@@ -34,7 +34,7 @@ def kill_after_first_checkpoint(args, run_dir):
     assert not (run_dir / "metrics.json").exists()   # it really died mid-run
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("optimizer", ["adam", "adam, adam: bias_corrected", "sgd"])
 def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(CONFIG.replace("feedback: adaptive",

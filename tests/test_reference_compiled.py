@@ -81,7 +81,7 @@ def test_compiled_post_factor_equals_numpy_bit_for_bit(dtype, adaptive):
     p = NetParams(alpha=0.95, rho=0.9995, kappa=0.951, v_th=0.6, beta=beta.astype(dtype),
                   gamma=0.3, n_ref=5, s_in=0.05, s_out=0.049, dt=1.0, autapses=False)
     rec = Record(z=None, v=None, a=None, psi=psi.astype(dtype), y=None)
-    reg = rng.standard_normal(9).astype(dtype)
-    reg[:2] = -0.0
+    reg = rng.standard_normal((4, 9)).astype(dtype)    # per sequence and neuron
+    reg[:, :2] = -0.0
     _assert_same_bits(eprop._post_factor(rec, signal.copy(), reg, p, fused=True),
                       eprop._post_factor(rec, signal.copy(), reg, p, fused=False))

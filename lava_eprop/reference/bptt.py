@@ -73,13 +73,14 @@ def _readout_function(torch):
 
 def torch_loss(w: dict, p: NetParams, x, targets, mask, kind: str, reg_coeff: float,
                reg_rate_hz: float, *, detach_recurrent: bool = False, detach_reset: bool = True,
-               feedback=None):
+               feedback=None, reg_rate_over: str = "batch", reg_per_error_step: bool = False):
     """Total loss (task + regularisation) and task loss as torch scalars, the spikes
     and the readout.
 
     ``w`` maps ``w_in, w_rec, w_out, b_out`` to torch tensors; ``x``,
     ``targets``, ``mask`` are torch tensors of the shapes used by
-    :func:`lava_eprop.reference.network.loss_terms`.
+    :func:`lava_eprop.reference.network.loss_terms`, and the regulariser's
+    conventions are its (module docstring of :mod:`lava_eprop.reference.network`).
     """
     torch = _torch()
     spike = _spike_function(torch).apply
@@ -119,16 +120,24 @@ def torch_loss(w: dict, p: NetParams, x, targets, mask, kind: str, reg_coeff: fl
         logp = torch.log_softmax(y_all, dim=-1)
         picked = torch.gather(logp, -1, targets[..., None])[..., 0]
         task = -torch.sum(picked * m) / torch.clamp(m.sum(), min=1.0)
-    rate = z_all.mean(dim=(0, 1)) / p.dt
-    reg = 0.5 * reg_coeff * torch.sum((rate - reg_rate_hz / 1000.0) ** 2)
+    if reg_rate_over == "batch":
+        rate = z_all.mean(dim=(0, 1)) / p.dt
+        reg = 0.5 * reg_coeff * torch.sum((rate - reg_rate_hz / 1000.0) ** 2)
+    else:
+        rate = z_all.mean(dim=1) / p.dt
+        reg = 0.5 * reg_coeff * torch.sum((rate - reg_rate_hz / 1000.0) ** 2) / batch
+    if reg_per_error_step:
+        reg = reg / torch.clamp(m.sum() / batch, min=1.0)
     return task + reg, task, z_all, y_all
 
 
 def autograd_gradients(w: Weights, p: NetParams, x: np.ndarray, targets: np.ndarray,
                        mask: np.ndarray, kind: str, reg_coeff: float, reg_rate_hz: float,
                        *, detach_recurrent: bool = False, detach_reset: bool = True,
-                       random_feedback: bool = False) -> tuple[Grads, float]:
-    """Autograd gradient of the total loss and the task loss's value."""
+                       random_feedback: bool = False, reg_rate_over: str = "batch",
+                       reg_per_error_step: bool = False) -> tuple[Grads, float]:
+    """Autograd gradient of the total loss (regulariser conventions as
+    :func:`torch_loss` takes them) and the task loss's value."""
     torch = _torch()
     dtype = torch.float64 if x.dtype == np.float64 else torch.float32
     tw = {k: torch.tensor(getattr(w, k), dtype=dtype, requires_grad=True)
@@ -141,7 +150,9 @@ def autograd_gradients(w: Weights, p: NetParams, x: np.ndarray, targets: np.ndar
     try:
         loss, task, _, _ = torch_loss(tw, p, tx, tt, torch.tensor(mask), kind, reg_coeff,
                                       reg_rate_hz, detach_recurrent=detach_recurrent,
-                                      detach_reset=detach_reset, feedback=fb)
+                                      detach_reset=detach_reset, feedback=fb,
+                                      reg_rate_over=reg_rate_over,
+                                      reg_per_error_step=reg_per_error_step)
         loss.backward()
     finally:
         torch.set_num_threads(threads)

@@ -85,8 +85,8 @@ if AVAILABLE:
 
     @numba.njit(cache=True)
     def post_factor_into(signal, reg, psi, beta, kappa, s_out, rho, adaptive, h):
-        """:func:`eprop._post_factor` into ``h`` (may be ``signal``), all [B, T, n]:
-        ``c = leaky_filter(signal, kappa, s_out, reverse) + reg``; LIF
+        """:func:`eprop._post_factor` into ``h`` (may be ``signal``), all [B, T, n]
+        but ``reg`` [B, n]: ``c = leaky_filter(signal, kappa, s_out, reverse) + reg``; LIF
         ``h = c psi``; ALIF ``h[t] = (c[t] - lam[t]) psi[t]`` with
         ``lam[t] = d[t+1] + q[t+1] lam[t+1]``, ``d = (beta c) psi``,
         ``q = rho - psi beta``, ``lam[T-1] = 0``. One backward pass per trial."""
@@ -100,7 +100,7 @@ if AVAILABLE:
                 for j in range(size):
                     before = zero if k == 0 else kappa * c[j]
                     c[j] = s_out * signal[b, t, j] + before
-                    c_reg = c[j] + reg[j]
+                    c_reg = c[j] + reg[b, j]
                     if not adaptive:
                         h[b, t, j] = c_reg * psi[b, t, j]
                         continue

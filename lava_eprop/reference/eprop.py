@@ -12,10 +12,13 @@ Learning signal ``L_j[t] = sum_k B_jk delta_k[t]`` with ``delta = dE/dy``; the
 eligibility is filtered like the readout,
 ``ebar[t] = kappa * ebar[t-1] + s_out * e[t]``; the gradient is::
 
-    dE/dW_ji = sum_{b,t} L_j[t] ebar_ji[t] + R_j sum_{b,t} e_ji[t]
+    dE/dW_ji = sum_{b,t} L_bj[t] ebar_bji[t] + sum_b R_bj sum_t e_bji[t]
 
-where ``R_j = c_reg (f_j - f0) / (B T dt)`` is the regularisation term (the
-reference code's "simple" regulariser). Readout: ``dE/dW_out_kj =
+where ``R_bj = dE_reg / dz_bj[t]`` is the regularisation term
+(:func:`~lava_eprop.reference.network.rate_regulariser`): ``c_reg (f_j - f0) /
+(B T dt)`` with the batch's rate (the reference code's "simple" regulariser,
+the default), ``c_reg (f_bj - f0) / (B T dt)`` with each sequence's own rate,
+either divided by ``n_err`` when averaged over the error steps. Readout: ``dE/dW_out_kj =
 sum_{b,t} delta_k[t] zbar_j[t]`` with ``zbar`` the readout-filtered spikes.
 
 Two implementations of the same sums are provided:
@@ -70,7 +73,7 @@ def _post_factor(rec: Record, signal: np.ndarray, reg_signal: np.ndarray,
         compiled.post_factor_into(signal, reg_signal, rec.psi, p.beta, cast(p.kappa),
                                   cast(p.s_out), cast(p.rho), p.adaptive, signal)
         return signal
-    c = leaky_filter(signal, p.kappa, p.s_out, reverse=True) + reg_signal
+    c = leaky_filter(signal, p.kappa, p.s_out, reverse=True) + reg_signal[:, None, :]
     if not p.adaptive:
         return rec.psi * c
     d = p.beta * c * rec.psi
@@ -136,12 +139,14 @@ class OnlineEprop:
 
     Call :meth:`step` once per time step after the network step; it returns
     that step's gradient contribution. The regularisation uses the running
-    average rate of the trials so far (``f_j`` up to step ``t``), since the
-    sequence's mean is not known online.
+    average rate so far (``f_j`` up to step ``t``; over the batch's trials, or
+    each trial's own with ``per_sequence``), since the sequence's mean is not
+    known online; ``n_err`` divides it (1: not averaged over error steps).
     """
 
     def __init__(self, p: NetParams, batch: int, n_in: int, n_rec: int, n_steps: int,
-                 reg_coeff: float, reg_rate_hz: float, dtype=np.float64):
+                 reg_coeff: float, reg_rate_hz: float, dtype=np.float64, *,
+                 per_sequence: bool = False, n_err: float = 1.0):
         self.p = p
         adaptive = p.adaptive
         self.inp = _Traces(batch, n_rec, n_in, adaptive, dtype)
@@ -150,9 +155,10 @@ class OnlineEprop:
         self.bias_trace = 0.0
         self.psi_prev = np.zeros((batch, n_rec), dtype=dtype)
         self.z_prev = np.zeros((batch, n_rec), dtype=dtype)
-        self.spike_count = np.zeros(n_rec, dtype=dtype)
+        self.per_sequence = per_sequence
+        self.spike_count = np.zeros((batch, n_rec) if per_sequence else n_rec, dtype=dtype)
         self.steps_seen = 0
-        self.norm = batch * n_steps * p.dt
+        self.norm = batch * n_steps * p.dt * n_err
         self.reg_coeff, self.f0 = reg_coeff, reg_rate_hz / 1000.0
 
     def step(self, x_t: np.ndarray, z_t: np.ndarray, psi_t: np.ndarray, delta_t: np.ndarray,
@@ -165,13 +171,22 @@ class OnlineEprop:
         self.psi_prev, self.z_prev = psi_t, z_t
         self.zbar_out = p.kappa * self.zbar_out + p.s_out * z_t
         self.bias_trace = p.kappa * self.bias_trace + p.s_out
-        self.spike_count += z_t.sum(axis=0)
         self.steps_seen += 1
-        rate = self.spike_count / (z_t.shape[0] * self.steps_seen * p.dt)
-        reg = self.reg_coeff * (rate - self.f0) / self.norm
         sig = learning_signal(delta_t, fb)
-        g_in = np.einsum("bj,bji->ji", sig, self.inp.ebar) + reg[:, None] * e_in.sum(0)
-        g_rec = np.einsum("bj,bji->ji", sig, self.rec.ebar) + reg[:, None] * e_rec.sum(0)
+        g_in = np.einsum("bj,bji->ji", sig, self.inp.ebar)
+        g_rec = np.einsum("bj,bji->ji", sig, self.rec.ebar)
+        if self.per_sequence:
+            self.spike_count += z_t
+            rate = self.spike_count / (self.steps_seen * p.dt)
+            reg = self.reg_coeff * (rate - self.f0) / self.norm
+            g_in += np.einsum("bj,bji->ji", reg, e_in)
+            g_rec += np.einsum("bj,bji->ji", reg, e_rec)
+        else:
+            self.spike_count += z_t.sum(axis=0)
+            rate = self.spike_count / (z_t.shape[0] * self.steps_seen * p.dt)
+            reg = self.reg_coeff * (rate - self.f0) / self.norm
+            g_in += reg[:, None] * e_in.sum(0)
+            g_rec += reg[:, None] * e_rec.sum(0)
         if not p.autapses:
             np.fill_diagonal(g_rec, 0.0)
         return Grads(w_in=g_in, w_rec=g_rec, w_out=delta_t.T @ self.zbar_out,

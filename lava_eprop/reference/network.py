@@ -12,8 +12,16 @@ Losses, with ``mask[b, t]`` the steps that count:
   pattern-generation loss, averaged over the batch);
 * classification: ``E = mean over masked steps and trials of
   -log softmax(y)[label]`` (the reference evidence-accumulation loss);
-* firing-rate regularisation: ``E_reg = c_reg/2 * sum_j (f_j - f0)^2``, with
-  ``f_j`` the rate of neuron ``j`` over all steps and trials in spikes per ms.
+* firing-rate regularisation (:func:`rate_regulariser`), rates in spikes per
+  ms over the ``T`` steps of a sequence:
+
+  - ``rate_over="batch"`` (default): ``E_reg = c_reg/2 * sum_j (f_j - f0)^2``
+    with ``f_j`` the rate of neuron ``j`` over all steps and trials;
+  - ``rate_over="sequence"``: ``E_reg = c_reg/(2 B) * sum_{b,j} (f_bj - f0)^2``
+    with ``f_bj`` the rate of neuron ``j`` in sequence ``b`` (NEST's
+    convention, whose optimiser averages the batch's gradients);
+  - ``per_error_step``: either divided by ``n_err``, the mean number of masked
+    (error) steps per sequence (NEST averages over its learning window).
 """
 from __future__ import annotations
 
@@ -140,18 +148,56 @@ class LossTerms(NamedTuple):
     task: float
     reg: float
     delta: np.ndarray       # dE_task / dy  [B, T, n_out]
-    reg_signal: np.ndarray  # dE_reg / d(sum_{b,t} z_j) = c (f_j - f0) / (B T dt)  [n_rec]
+    reg_signal: np.ndarray  # dE_reg / dz[b, t, j], the same at every t  [B, n_rec]
 
     @property
     def total(self) -> float:
         return self.task + self.reg
 
 
+#: What the regulariser's rate is taken over (:func:`rate_regulariser`).
+RATE_OVER = ("batch", "sequence")
+
+
+def error_steps_per_sequence(mask: np.ndarray) -> float:
+    """``n_err``: masked (error) steps per sequence of ``mask`` [B, T], averaged over the
+    batch (at least 1)."""
+    return max(float(np.sum(mask)) / mask.shape[0], 1.0)
+
+
+def rate_regulariser(z: np.ndarray, mask: np.ndarray, coeff: float, rate_hz: float, dt: float,
+                     rate_over: str = "batch", per_error_step: bool = False
+                     ) -> tuple[float, np.ndarray]:
+    """Firing-rate regularisation loss of spikes ``z`` [B, T, n] (module docstring) and its
+    signal ``dE_reg / dz[b, t, j]`` [B, n]: ``c_reg (f_j - f0) / (B T dt)`` (batch rate)
+    or ``c_reg (f_bj - f0) / (B T dt)`` (sequence rate), divided by ``n_err`` when
+    ``per_error_step``."""
+    if rate_over not in RATE_OVER:
+        raise ValueError(f"rate_over {rate_over!r} (allowed: {', '.join(RATE_OVER)})")
+    batch, steps = z.shape[:2]
+    f0 = rate_hz / 1000.0
+    denominator = batch * steps * dt
+    if rate_over == "batch":
+        rate = z.mean(axis=(0, 1)) / dt
+        reg = 0.5 * coeff * float(np.sum((rate - f0) ** 2))
+        signal = np.tile(coeff * (rate - f0) / denominator, (batch, 1))
+    else:
+        rate = z.mean(axis=1) / dt
+        reg = 0.5 * coeff * float(np.sum((rate - f0) ** 2)) / batch
+        signal = coeff * (rate - f0) / denominator
+    if per_error_step:
+        n_err = error_steps_per_sequence(mask)
+        reg, signal = reg / n_err, signal / n_err
+    return reg, signal
+
+
 def loss_terms(rec: Record, targets: np.ndarray, mask: np.ndarray, kind: str,
-               reg_coeff: float, reg_rate_hz: float, dt: float) -> LossTerms:
-    """Losses of one forward pass and the error signals e-prop feeds back."""
+               reg_coeff: float, reg_rate_hz: float, dt: float, *,
+               reg_rate_over: str = "batch", reg_per_error_step: bool = False) -> LossTerms:
+    """Losses of one forward pass and the error signals e-prop feeds back; the
+    regulariser's conventions as :func:`rate_regulariser` takes them."""
     y = rec.y
-    batch, steps = y.shape[:2]
+    batch = y.shape[0]
     m = mask[..., None].astype(y.dtype)
     if kind == "regression":
         err = (y - targets) * m
@@ -164,10 +210,8 @@ def loss_terms(rec: Record, targets: np.ndarray, mask: np.ndarray, kind: str,
         logp = np.log(np.maximum(np.sum(pi * onehot, axis=-1), np.finfo(y.dtype).tiny))
         task = -float(np.sum(logp * mask)) / n_masked
         delta = (pi - onehot) * m / n_masked
-    rate = rec.z.mean(axis=(0, 1)) / dt
-    f0 = reg_rate_hz / 1000.0
-    reg = 0.5 * reg_coeff * float(np.sum((rate - f0) ** 2))
-    reg_signal = reg_coeff * (rate - f0) / (batch * steps * dt)
+    reg, reg_signal = rate_regulariser(rec.z, mask, reg_coeff, reg_rate_hz, dt,
+                                       reg_rate_over, reg_per_error_step)
     return LossTerms(task, reg, delta.astype(y.dtype), reg_signal.astype(y.dtype))
 
 

@@ -1,12 +1,36 @@
 """Optimisers applied to the gradients of :mod:`lava_eprop.reference.eprop`.
 
-SGD: ``w -= eta * g``. Adam (Kingma & Ba 2015) with ``beta1 = 0.9``,
-``beta2 = 0.999``, ``eps = 1e-8`` and bias correction, as in the reference
-code's ``tf.train.AdamOptimizer``.
+SGD: ``w -= eta * g``.
+
+Adam (Kingma & Ba 2015; ``beta1 = 0.9``, ``beta2 = 0.999``, ``eps = 1e-8``)
+in two forms that differ only in where ``eps`` enters (``training.adam``):
+
+* ``tf1`` (the default): what the reference code's ``tf.train.AdamOptimizer``
+  computes (TensorFlow 1's ``ApplyAdam`` kernel, in its order of operations)::
+
+      lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+      m += (g - m) * (1 - beta1)
+      v += (g^2 - v) * (1 - beta2)
+      w -= (m * lr_t) / (sqrt(v) + eps)
+
+  ``eps`` is added to the *uncorrected* ``sqrt(v)``: in the first steps, where
+  ``sqrt(v)`` is about ``sqrt(1 - beta2^t) |g|``, it weighs ``1 / sqrt(1 -
+  beta2^t)`` (31.6 at ``t = 1``) times more than in the bias-corrected form.
+* ``bias_corrected``: Algorithm 1 of the paper (and ``torch.optim.Adam``)::
+
+      w -= lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - beta1^t),
+                                              v_hat = v / (1 - beta2^t)
+
+The two agree where ``|g| >> eps``; for gradients of order ``1e-6`` and
+below they do not.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+ADAM_FORMS = ("tf1", "bias_corrected")
 
 
 class SGD:
@@ -27,21 +51,41 @@ class SGD:
 
 
 class Adam:
-    """Adam with bias correction; one moment pair per parameter name."""
+    """Adam with one moment pair per parameter name; ``form`` is ``tf1`` or
+    ``bias_corrected`` (see the module docstring)."""
 
-    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 form: str = "tf1"):
+        if form not in ADAM_FORMS:
+            raise ValueError(f"Adam form {form!r} (allowed: {', '.join(ADAM_FORMS)})")
+        self.lr, self.beta1, self.beta2, self.eps, self.form = lr, beta1, beta2, eps, form
         self.m: dict = {}
         self.v: dict = {}
         self.t = 0
 
     def step(self, params: dict, grads: dict) -> None:
         self.t += 1
+        if self.form == "tf1":
+            self._step_tf1(params, grads)
+        else:
+            self._step_bias_corrected(params, grads)
+
+    def _moments(self, name: str, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.m.setdefault(name, np.zeros_like(g)), self.v.setdefault(name, np.zeros_like(g))
+
+    def _step_tf1(self, params: dict, grads: dict) -> None:
+        lr_t = self.lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for name, g in grads.items():
+            m, v = self._moments(name, g)
+            m += (g - m) * (1 - self.beta1)
+            v += (g * g - v) * (1 - self.beta2)
+            params[name] -= (m * lr_t) / (np.sqrt(v) + self.eps)
+
+    def _step_bias_corrected(self, params: dict, grads: dict) -> None:
         c1 = 1 - self.beta1 ** self.t
         c2 = 1 - self.beta2 ** self.t
         for name, g in grads.items():
-            m = self.m.setdefault(name, np.zeros_like(g))
-            v = self.v.setdefault(name, np.zeros_like(g))
+            m, v = self._moments(name, g)
             m *= self.beta1
             m += (1 - self.beta1) * g
             v *= self.beta2
@@ -60,6 +104,7 @@ class Adam:
         self.v = {k[2:]: np.array(a) for k, a in state.items() if k.startswith("v_")}
 
 
-def make_optimizer(name: str, lr: float):
-    """``sgd`` or ``adam`` with learning rate ``lr``."""
-    return SGD(lr) if name == "sgd" else Adam(lr)
+def make_optimizer(name: str, lr: float, adam: str = "tf1"):
+    """``sgd`` or ``adam`` (in the form ``adam``, see :data:`ADAM_FORMS`) with
+    learning rate ``lr``."""
+    return SGD(lr) if name == "sgd" else Adam(lr, form=adam)

@@ -22,6 +22,7 @@ from lava_eprop.reference import bptt
 from lava_eprop.reference.eprop import Grads, OnlineEprop, batch_gradients
 from lava_eprop.reference.network import (
     Record,
+    error_steps_per_sequence,
     loss_terms,
     predictions,
     record_buffers,
@@ -68,8 +69,7 @@ def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config,
     as :func:`~lava_eprop.reference.network.simulate` takes them."""
     t = cfg.training
     rec = simulate(w, p, batch.inputs.astype(w.w_in.dtype), buffers=buffers)
-    terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
-                       p.dt)
+    terms = loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz, p.dt)
     return score(rec, batch, task.kind, terms.task)
 
 
@@ -84,6 +84,14 @@ def score(rec: Record, batch: Batch, kind: str, loss: float) -> Evaluation:
         accuracy = float(np.mean(predictions(rec.y, batch.mask)
                                  == trial_labels(batch.targets, batch.mask)))
     return Evaluation(loss, nmse, accuracy, rec, batch)
+
+
+def reg_conventions(cfg: Config) -> dict:
+    """The regulariser's conventions of ``cfg.training`` as
+    :func:`~lava_eprop.reference.network.loss_terms` and
+    :func:`~lava_eprop.reference.bptt.autograd_gradients` take them."""
+    t = cfg.training
+    return dict(reg_rate_over=t.reg_rate_over, reg_per_error_step=t.reg_per_error_step)
 
 
 def _params_of(w: Weights, cfg: Config) -> dict:
@@ -116,7 +124,8 @@ class _Updater:
     def __init__(self, w: Weights, cfg: Config):
         self.w, self.cfg = w, cfg
         self.params = _params_of(w, cfg)
-        self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate)
+        self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate,
+                                  cfg.training.adam)
 
     def set_iteration(self, iteration: int) -> None:
         """Learning rate of this iteration: ``lr * lr_decay^(iteration // lr_decay_every)``."""
@@ -149,8 +158,10 @@ def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Co
     x = batch.inputs.astype(w.w_in.dtype)
     size, steps, n_in = x.shape
     n_rec, n_out = w.w_rec.shape[0], w.w_out.shape[0]
+    n_err = error_steps_per_sequence(batch.mask) if t_cfg.reg_per_error_step else 1.0
     online = OnlineEprop(p, size, n_in, n_rec, steps, t_cfg.reg_coeff, t_cfg.reg_rate_hz,
-                         dtype=x.dtype)
+                         dtype=x.dtype, per_sequence=t_cfg.reg_rate_over == "sequence",
+                         n_err=n_err)
     state = initial_state((size, n_rec), dtype=x.dtype)
     y = np.zeros((size, n_out), dtype=x.dtype)
     n_masked = max(float(batch.mask.sum()), 1.0)
@@ -236,7 +247,7 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         if t.method == "bptt":
             grads, loss = bptt.autograd_gradients(
                 w, p, x, batch.targets, batch.mask, task.kind, t.reg_coeff, t.reg_rate_hz,
-                detach_reset=not t.bptt_reset_gradient)
+                detach_reset=not t.bptt_reset_gradient, **reg_conventions(cfg))
             updater.apply(grads)
         elif t.update == "online":
             loss = _online_iteration(w, p, batch, task.kind, cfg, updater)
@@ -244,7 +255,7 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
             sim_buffers = _buffers_for(x, w, sim_buffers)
             rec = simulate(w, p, x, buffers=sim_buffers)
             terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff,
-                               t.reg_rate_hz, p.dt)
+                               t.reg_rate_hz, p.dt, **reg_conventions(cfg))
             loss = terms.task
             updater.apply(batch_gradients(w, p, x, rec, terms))
         _check_finite(w, loss, it)
