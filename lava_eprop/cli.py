@@ -212,7 +212,7 @@ def deploy_cmd(network, learn, sim, out_dir):
 # ----------------------------------------------------------- quant-report
 def _key_values(option: str, items) -> dict:
     """``KEY=VALUE`` options -> dict, values read as YAML scalars; UserError if malformed."""
-    import yaml
+    from lava_eprop.loaders import parse_yaml
 
     out = {}
     for item in items:
@@ -221,8 +221,8 @@ def _key_values(option: str, items) -> dict:
             raise UserError(f"{option} '{item}' is malformed (allowed: KEY=VALUE, e.g. "
                             f"{option} delay=100)")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key.strip()] = parse_yaml(value, f"{option} '{item}'")
+        except UserError:
             raise UserError(f"{option} '{item}': cannot read the value (allowed: a number, "
                             "a word or a [list])") from None
     return out
