@@ -49,7 +49,8 @@ def save_network(path: str | Path, net: TrainedNetwork) -> None:
     write_npz(path, net.arrays())
 
 
-def _expected_shapes(cfg: Config, n_in: int, n_out: int) -> dict:
+def weight_shapes(cfg: Config, n_in: int, n_out: int) -> dict:
+    """The shape of each float weight array of ``cfg``'s network."""
     n_rec = cfg.network.n_rec
     return {"w_in": (n_rec, n_in), "w_rec": (n_rec, n_rec), "w_out": (n_out, n_rec),
             "b_out": (n_out,), "fb": (n_rec, n_out)}
@@ -89,7 +90,7 @@ def load_network(path: str | Path) -> TrainedNetwork:
         n_in = npz.check("w_in", "f", (n_rec, None), f"[{n_rec}, n_in]").shape[1]
         n_out = npz.check("w_out", "f", (None, n_rec), f"[n_out, {n_rec}]").shape[0]
         arrays = {}
-        for name, shape in _expected_shapes(cfg, n_in, n_out).items():
+        for name, shape in weight_shapes(cfg, n_in, n_out).items():
             arr = npz.array(name, "f", shape)
             with np.errstate(invalid="ignore"):
                 if not np.all(np.abs(arr) <= MAX_ABS_WEIGHT):
