@@ -16,6 +16,7 @@ traceback or an allocation the file does not justify:
 """
 from __future__ import annotations
 
+import tokenize
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ DEFLATE_MAX_RATIO = 1032         # no deflate stream expands more than this
 _NPY_MAGIC = b"\x93NUMPY"
 _READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError,
                 NotImplementedError, zlib.error, OverflowError, SyntaxError, TypeError,
-                KeyError, IndexError)
+                KeyError, IndexError, tokenize.TokenError)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -59,23 +60,8 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_TEXT_BYTES) -> s
                         ) from None
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` with bounded nesting and numbers, and no duplicate keys."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent, index):
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nesting deeper than {MAX_YAML_DEPTH} levels",
-                    self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+class _BoundedConstructor(yaml.constructor.SafeConstructor):
+    """``yaml.safe_load``'s constructor with bounded numbers and no duplicate keys."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -87,7 +73,7 @@ class _BoundedLoader(yaml.SafeLoader):
                 try:
                     duplicate = key in seen
                     seen.add(key)
-                except TypeError:       # unhashable: SafeLoader refuses it below
+                except TypeError:       # unhashable: SafeConstructor refuses it below
                     continue
                 if duplicate:
                     raise yaml.constructor.ConstructorError(
@@ -105,10 +91,54 @@ def _bounded_number(construct):
     return constructor
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int",
-                               _bounded_number(yaml.SafeLoader.construct_yaml_int))
-_BoundedLoader.add_constructor("tag:yaml.org,2002:float",
-                               _bounded_number(yaml.SafeLoader.construct_yaml_float))
+_BoundedConstructor.add_constructor(
+    "tag:yaml.org,2002:int", _bounded_number(yaml.constructor.SafeConstructor.construct_yaml_int))
+_BoundedConstructor.add_constructor(
+    "tag:yaml.org,2002:float",
+    _bounded_number(yaml.constructor.SafeConstructor.construct_yaml_float))
+
+# libyaml's parser is linear in time; PyYAML's own scanner is quadratic in the nesting
+# of flow collections ("[" * 20000 takes seconds), so it is only the fallback.
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:                                  # PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:
+    class _BoundedLoader(_CParser, _BoundedConstructor, yaml.resolver.Resolver):
+        def __init__(self, stream):
+            _CParser.__init__(self, stream)
+            _BoundedConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _EventLoader = yaml.CSafeLoader
+else:
+    class _BoundedLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+                         yaml.composer.Composer, _BoundedConstructor, yaml.resolver.Resolver):
+        def __init__(self, stream):
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            _BoundedConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _EventLoader = yaml.SafeLoader
+
+
+def _check_depth(text: str) -> None:
+    """Raise a YAML error at the first collection nested deeper than MAX_YAML_DEPTH
+    (read from the event stream, before anything recursive sees the document)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_EventLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nesting deeper than {MAX_YAML_DEPTH} levels",
+                    event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def parse_yaml(text: str, where: str) -> Any:
@@ -116,14 +146,13 @@ def parse_yaml(text: str, where: str) -> Any:
     syntax errors, nesting deeper than :data:`MAX_YAML_DEPTH`, numbers longer than
     :data:`MAX_NUMBER_CHARS` characters and duplicate keys."""
     try:
-        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader)
+        _check_depth(text)
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a safe constructor)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise UserError(f"{where}: malformed YAML{at}: {problem}") from None
-    except RecursionError:      # only for nesting deeper than the interpreter allows
-        raise UserError(f"{where}: malformed YAML: nesting too deep") from None
 
 
 @dataclass(frozen=True)
