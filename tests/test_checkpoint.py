@@ -107,6 +107,9 @@ def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(
     ma = json.loads((whole / "metrics.json").read_text())
     mb = json.loads((broken / "metrics.json").read_text())
     assert ma["loss_curve"] == mb["loss_curve"] and ma["eval_curve"] == mb["eval_curve"]
+    if engine == resume_with == "fixed":      # counts travel in the checkpoint
+        assert mb["saturation"] == ma["saturation"]
+    assert not [p.name for p in broken.iterdir() if p.name.startswith(".")]
     if resume_with == "lava":     # Lava cannot count saturation: said, not reported as 0
         assert mb["saturation"] is None and "--engine fixed" in mb["saturation_note"]
         assert "not counted by --engine lava" in res.stderr
