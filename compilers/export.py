@@ -31,6 +31,7 @@ from compilers.fixedpoint import WIDTHS
 from compilers.plan import Plan
 from lava_eprop.errors import UserError
 from lava_eprop.io import write_text
+from lava_eprop.loaders import parse_yaml, read_text
 
 SCHEMA_NAME = "lava-eprop/loihi-rules"
 SCHEMA_VERSION = 1
@@ -100,14 +101,13 @@ def export_rules(config_or_preset: str | Path, fmt: str, out: str | Path | None 
 def load_document(path: str | Path) -> RuleDocument:
     """Read an exported document; UserError on anything malformed or edited wrongly."""
     path = Path(path)
+    text = read_text(path, "an exported rule file")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UserError(f"cannot read '{path}': {exc.strerror or exc} (allowed: an exported "
-                        "rule file)") from None
-    except (UnicodeDecodeError, yaml.YAMLError):
-        raise UserError(f"{path}: not a YAML or JSON rule file (allowed: the output of "
-                        "lava-eprop export-rule)") from None
+        raw = parse_yaml(text, str(path))
+    except UserError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise UserError(f"{path}: not a YAML or JSON rule file ({reason}; allowed: the output "
+                        "of lava-eprop export-rule)") from None
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_NAME:
         raise UserError(f"{path}: schema is not '{SCHEMA_NAME}' (allowed: the output of "
                         "lava-eprop export-rule)")

@@ -16,6 +16,16 @@ from lava_eprop import __version__
 from lava_eprop.config import PRESETS
 from lava_eprop.errors import NumericalError, UserError
 
+class NonEmptyPath(click.Path):
+    """``click.Path`` that refuses an empty value (``--out ""`` would mean the current
+    directory)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty (allowed: a path)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path of a YAML "
                "config (docs/config.md).")
 
@@ -45,11 +55,11 @@ def cli():
               help="Training iterations (default: the config's training.iterations).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
               help="Seed of weights, feedback and trial sampling (default: training.seed).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               required=True, help="Output directory (created if missing).")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=None, metavar="N",
               help="Write OUT/checkpoint.npz every N iterations (atomically).")
-@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--resume", "resume_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               default=None, metavar="DIR",
               help="Continue the run whose checkpoint.npz is in DIR (same config, seed and "
                    "method); the result equals an uninterrupted run bit for bit.")
@@ -59,6 +69,9 @@ def cli():
                    "ones (any engine; on chip quantised as random ones are). Its task sizes "
                    "and network keys must match the config's (except dampening and "
                    "w_*_scale); training and fixed_point may differ.")
+@click.option("--force", is_flag=True,
+              help="Overwrite a run already in --out (without it such an --out is refused, "
+                   "unless --resume names it).")
 @click.option("--overflow", type=click.Choice(["count", "fatal"]), default="count",
               show_default=True,
               help="--engine fixed: saturation and wrap-around of fixed-point variables are "
@@ -68,7 +81,7 @@ def cli():
               help="Override one config key (repeatable), e.g. --set training.batch_size=1.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, init_path, overflow, settings, quiet):
+          resume_dir, init_path, force, overflow, settings, quiet):
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
@@ -98,7 +111,7 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
         method=method, iterations=iterations, seed=seed)
     metrics = run_training(cfg, engine, out_dir, progress=not quiet,
                            checkpoint_every=checkpoint_every, resume_dir=resume_dir,
-                           overflow=overflow, init=init_path)
+                           overflow=overflow, init=init_path, force=force)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, "
                + ("checkpoint.npz, " if checkpoint_every else "")
                + "loss.png, raster.png, readout.png")
@@ -116,7 +129,7 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True, help="Document format (same content).")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", "output", type=NonEmptyPath(dir_okay=False, path_type=Path),
               default=None, help="Write here (atomically) instead of stdout.")
 def export_rule(config_or_preset, fmt, output):
     """Compile e-prop into Loihi 2 learning rules and fixed-point parameters.
@@ -149,7 +162,7 @@ def show_rule(config_or_preset):
     click.echo(show(plan), nl=False)
 
 
-NETWORK_ARG = click.Path(dir_okay=False, path_type=Path)
+NETWORK_ARG = NonEmptyPath(dir_okay=False, path_type=Path)
 
 
 def _output_file(path: Path) -> Path:
@@ -162,7 +175,7 @@ def _output_file(path: Path) -> Path:
 
 @cli.command("export-netx")
 @click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=NonEmptyPath(path_type=Path),
               help="The netx HDF5 file to write (atomically).")
 def export_netx(network, output):
     """Export a trained LIF network as a netx HDF5 file for lava.lib.dl.netx.
@@ -186,9 +199,9 @@ def export_netx(network, output):
 
 @cli.command("run")
 @click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
-@click.option("--inputs", "inputs_path", required=True, type=click.Path(path_type=Path),
+@click.option("--inputs", "inputs_path", required=True, type=NonEmptyPath(path_type=Path),
               help="An .npz with 'inputs': 0/1 spikes [trials, T, n_in].")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               default=None, help="Output directory (default: NETWORK's directory/inference).")
 @click.option("--hw", is_flag=True, help="Run on Loihi 2 (Loihi2HwCfg; needs lava-loihi).")
 @click.option("--no-compare", is_flag=True,
@@ -212,7 +225,7 @@ def run(network, inputs_path, out_dir, hw, no_compare):
               "and save the learned network.npz.")
 @click.option("--sim", is_flag=True, help="Run in the simulator (Loihi2SimCfg) instead of "
               "Loihi 2 hardware.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               default=None, help="Output directory (default: NETWORK's directory/deploy).")
 def deploy_cmd(network, learn, sim, out_dir):
     """Run a trained network on Loihi 2 (Loihi2HwCfg) on a held-out trial of its task;
@@ -226,7 +239,7 @@ def deploy_cmd(network, learn, sim, out_dir):
 # ----------------------------------------------------------- quant-report
 def _key_values(option: str, items) -> dict:
     """``KEY=VALUE`` options -> dict, values read as YAML scalars; UserError if malformed."""
-    import yaml
+    from lava_eprop.loaders import parse_yaml
 
     out = {}
     for item in items:
@@ -235,8 +248,8 @@ def _key_values(option: str, items) -> dict:
             raise UserError(f"{option} '{item}' is malformed (allowed: KEY=VALUE, e.g. "
                             f"{option} delay=100)")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
+            out[key.strip()] = parse_yaml(value, f"{option} '{item}'")
+        except UserError:
             raise UserError(f"{option} '{item}': cannot read the value (allowed: a number, "
                             "a word or a [list])") from None
     return out
@@ -244,7 +257,7 @@ def _key_values(option: str, items) -> dict:
 
 @cli.command("quant-report", epilog=CONFIG_HELP)
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               required=True, help="Output directory (created if missing).")
 @click.option("--iterations", type=click.IntRange(min=0), default=10, show_default=True,
               help="Training iterations of each model before the final evaluation.")

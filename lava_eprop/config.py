@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from lava_eprop.errors import UserError
+from lava_eprop.loaders import parse_yaml, read_text
 
 PRESETS = ("pattern-generation", "evidence-accumulation", "store-recall")
 TASK_NAMES = PRESETS + ("dataset",)
@@ -341,6 +342,19 @@ class Config:
         return from_dict(raw, source=self.source, base_dir=self.base_dir)
 
 
+def _show(value: Any) -> str:
+    """``repr(value)`` for a message: at most 60 characters, any integer size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 192:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key_name(key: Any) -> str:
+    """A mapping key as a message shows it (at most 60 characters)."""
+    return key[:60] if isinstance(key, str) else _show(key)
+
+
 def _check_value(where: str, field: Field, value: Any) -> Any:
     """Validate and normalise one value; raise UserError naming ``where``."""
     if value is None:
@@ -350,18 +364,18 @@ def _check_value(where: str, field: Field, value: Any) -> Any:
     kind = field.kind
     if kind == "bool":
         if not isinstance(value, bool):
-            raise UserError(f"{where} must be true or false, got {value!r}")
+            raise UserError(f"{where} must be true or false, got {_show(value)}")
         return value
     if kind == "str":
         if not isinstance(value, str):
             raise UserError(f"{where} must be a string (allowed: {field.allowed()}), "
-                            f"got {value!r}")
+                            f"got {_show(value)}")
         if field.choices and value not in field.choices:
-            raise UserError(f"{where} = {value!r} is not allowed (allowed: {field.allowed()})")
+            raise UserError(f"{where} = {_show(value)} is not allowed (allowed: {field.allowed()})")
         return value
     if kind == "floats":
         if not isinstance(value, list) or not value:
-            raise UserError(f"{where} must be a non-empty list of numbers, got {value!r}")
+            raise UserError(f"{where} must be a non-empty list of numbers, got {_show(value)}")
         return [_check_number(f"{where}[{i}]", field, v, "float") for i, v in enumerate(value)]
     return _check_number(where, field, value, kind)
 
@@ -369,20 +383,23 @@ def _check_value(where: str, field: Field, value: Any) -> Any:
 def _check_number(where: str, field: Field, value: Any, kind: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         noun = "an integer" if kind == "int" else "a number"
-        raise UserError(f"{where} must be {noun} ({field.allowed()}), got {value!r}")
+        raise UserError(f"{where} must be {noun} ({field.allowed()}), got {_show(value)}")
     if kind == "int":
         if isinstance(value, float):
             if not value.is_integer():
-                raise UserError(f"{where} must be an integer ({field.allowed()}), got {value!r}")
+                raise UserError(f"{where} must be an integer ({field.allowed()}), got {_show(value)}")
             value = int(value)
     else:
+        if isinstance(value, int) and abs(value) >= 2**1023:      # beyond float64
+            raise UserError(f"{where} = {_show(value)} is out of range (allowed: "
+                            f"{field.allowed()})")
         value = float(value)
         if not math.isfinite(value):
-            raise UserError(f"{where} must be finite ({field.allowed()}), got {value!r}")
+            raise UserError(f"{where} must be finite ({field.allowed()}), got {_show(value)}")
     too_low = field.lo is not None and (value <= field.lo if field.lo_open else value < field.lo)
     too_high = field.hi is not None and value > field.hi
     if too_low or too_high:
-        raise UserError(f"{where} = {value!r} is out of range (allowed: {field.allowed()})")
+        raise UserError(f"{where} = {_show(value)} is out of range (allowed: {field.allowed()})")
     return value
 
 
@@ -393,7 +410,7 @@ def _check_section(name: str, raw: Any, fields: Mapping[str, Field],
     if not isinstance(raw, dict):
         raise UserError(f"config section '{name}' must be a mapping of keys to values, "
                         f"got {type(raw).__name__}")
-    unknown = sorted(str(k) for k in raw if k not in fields)
+    unknown = sorted(_key_name(k) for k in raw if k not in fields)
     if unknown:
         raise UserError(f"unknown key '{name}.{unknown[0]}' (allowed in {name}: "
                         f"{', '.join(fields)})")
@@ -441,7 +458,7 @@ def from_dict(raw: Any, source: str = "<dict>", base_dir: str = ".") -> Config:
     if not isinstance(raw, dict):
         raise UserError(f"{source}: a config must be a mapping with sections task, network, "
                         f"training, fixed_point; got {type(raw).__name__}")
-    unknown = sorted(str(k) for k in raw if k not in ("task", "network", "training",
+    unknown = sorted(_key_name(k) for k in raw if k not in ("task", "network", "training",
                                                       "fixed_point"))
     if unknown:
         raise UserError(f"unknown key '{unknown[0]}' (allowed top-level sections: task, "
@@ -470,7 +487,7 @@ def preset_dict(name: str) -> dict:
     if name not in PRESETS:
         raise UserError(f"unknown preset '{name}' (allowed: {', '.join(PRESETS)})")
     text = resources.files("lava_eprop").joinpath("presets", f"{name}.yaml").read_text()
-    return yaml.safe_load(text)
+    return parse_yaml(text, f"preset {name}")
 
 
 def load(config_or_preset: str | Path) -> Config:
@@ -484,15 +501,7 @@ def load(config_or_preset: str | Path) -> Config:
                         "existing config file")
     if not path.is_file():
         raise UserError(f"'{text_name}' is not a file (expected a YAML config)")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a text file (expected a YAML config)") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise UserError(f"{path}: malformed YAML{where}: {problem}") from None
+    raw = parse_yaml(read_text(path, "a YAML config"), str(path))
     return from_dict(raw, source=str(path), base_dir=str(path.resolve().parent))
 
 

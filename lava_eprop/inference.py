@@ -19,7 +19,6 @@ input count, ``1 <= T <= 100000``; other members are ignored.
 from __future__ import annotations
 
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from compilers import compile_plan
 from lava_eprop.engine.network import FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, network_spec
 from lava_eprop.errors import UserError
+from lava_eprop.loaders import NpzArchive
 from lava_eprop.network_file import TrainedNetwork
 
 MAX_STEPS = 100_000
@@ -54,21 +54,20 @@ def load_inputs(path: str | Path, n_in: int) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"inputs file '{path}' does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "inputs" not in data.files:
-                raise UserError(f"{path}: no 'inputs' array (an .npz with 'inputs': 0/1 "
-                                f"spikes [trials, T, {n_in}] is expected)")
-            x = data["inputs"]
-    except UserError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: not a readable .npz inputs file ({reason})") from None
-    if x.ndim != 3 or x.shape[2] != n_in or x.shape[0] < 1 or not 1 <= x.shape[1] <= MAX_STEPS:
-        raise UserError(f"{path}: 'inputs' must have shape [trials >= 1, 1 <= T <= {MAX_STEPS}, "
-                        f"{n_in}], got {list(x.shape)}")
-    if x.dtype.kind not in "biuf" or not np.all((x == 0) | (x == 1)):
+    with NpzArchive(path, ".npz inputs file") as npz:
+        if "inputs" not in npz.names:
+            raise UserError(f"{path}: no 'inputs' array (an .npz with 'inputs': 0/1 "
+                            f"spikes [trials, T, {n_in}] is expected)")
+        h = npz.header("inputs")
+        if len(h.shape) != 3 or h.shape[2] != n_in or h.shape[0] < 1 or \
+                not 1 <= h.shape[1] <= MAX_STEPS:
+            raise UserError(f"{path}: 'inputs' must have shape [trials >= 1, 1 <= T <= "
+                            f"{MAX_STEPS}, {n_in}], got {list(h.shape)}")
+        if h.dtype.kind not in "biuf":
+            raise UserError(f"{path}: 'inputs' must hold 0/1 spikes (bool, int or float), got "
+                            f"dtype {h.dtype}")
+        x = npz.array("inputs", "biuf")
+    if not np.all((x == 0) | (x == 1)):
         raise UserError(f"{path}: 'inputs' must hold 0/1 spikes (bool, int or float), got "
                         f"dtype {x.dtype} with other values")
     return x.astype(np.int64)

@@ -25,7 +25,7 @@ def _read_layout(path: Path) -> tuple[list, float]:
         with h5py.File(path, "r") as f:
             kinds = [f[f"layer/{i}/type"][()].decode("ascii") for i in range(len(f["layer"]))]
             per_register = float(f.attrs["lava_eprop_readout_per_register"])
-    except (OSError, KeyError, ValueError, AttributeError) as exc:
+    except (OSError, KeyError, ValueError, AttributeError, TypeError, IndexError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"{path}: not a netx file written by lava-eprop export-netx "
                         f"({reason})") from None

@@ -1,4 +1,4 @@
-"""A training run from config to files: train, then write metrics, network, plots."""
+"""A training run from config to files: train, then write network, metrics and plots."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,15 +6,19 @@ from pathlib import Path
 from lava_eprop import __version__, plots
 from lava_eprop.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from lava_eprop.config import Config
-from lava_eprop.errors import UserError
+from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.initial import INIT_WITH_RESUME, load_initial
-from lava_eprop.io import check_output_dir, write_json
+from lava_eprop.io import check_output_dir, non_finite, remove_stray_temporaries, write_json
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.reference.train import TrainResult, train_float
 from lava_eprop.resources import check_memory
 from lava_eprop.tasks import make_task
 
+#: files a run writes; RUN_MARKS are those whose presence means a directory holds a run
+RUN_FILES = ("metrics.json", "network.npz", CHECKPOINT_NAME, "loss.png", "raster.png",
+             "readout.png")
+RUN_MARKS = ("metrics.json", "network.npz", CHECKPOINT_NAME)
 LAVA_NOT_COUNTED = ("not counted by --engine lava (Lava's models have no counters); "
                     "--engine fixed runs the same integers and counts them")
 
@@ -49,9 +53,25 @@ def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) ->
     return metrics
 
 
+def check_out_dir(out_dir: Path, resume_dir: Path | None, force: bool) -> None:
+    """Refuse an unwritable ``out_dir``, and one that holds another run (one of
+    :data:`RUN_MARKS`) unless ``force`` or the run resumes from ``out_dir`` itself."""
+    check_output_dir(out_dir)
+    held = [name for name in RUN_MARKS if (out_dir / name).exists()]
+    if held and not (force or _resumes_from(out_dir, resume_dir)):
+        raise UserError(f"--out '{out_dir}' already holds a run ({', '.join(held)}; allowed: "
+                        f"--force to overwrite it, --resume {out_dir} to continue it, or "
+                        "another --out)")
+
+
+def _resumes_from(out_dir: Path, resume_dir: Path | None) -> bool:
+    return resume_dir is not None and Path(resume_dir).resolve() == Path(out_dir).resolve()
+
+
 def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                  checkpoint_every: int | None = None, resume_dir: Path | None = None,
-                 overflow: str = "count", init: str | Path | None = None) -> dict:
+                 overflow: str = "count", init: str | Path | None = None,
+                 force: bool = False) -> dict:
     """Train as ``cfg`` says and write the run's files into ``out_dir``.
 
     With ``checkpoint_every`` the run writes ``out_dir/checkpoint.npz`` every
@@ -61,15 +81,24 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
     a run begun with it resumes with ``resume_dir`` alone.
     ``overflow`` (``count`` or ``fatal``) is the fixed engine's handling of
     saturation and wrap-around (:func:`lava_eprop.engine.train.train_fixed`).
+    An ``out_dir`` holding another run is refused unless ``force`` (which deletes
+    that run's checkpoint) or the run resumes from it (:func:`check_out_dir`);
+    temporary files a killed run left there are removed. A NaN or Inf in any
+    metric stops with :class:`~lava_eprop.errors.NumericalError` before anything
+    is written.
     """
     out_dir = Path(out_dir)
-    check_output_dir(out_dir)
+    check_out_dir(out_dir, resume_dir, force)
     if init is not None and resume_dir is not None:
         raise UserError(INIT_WITH_RESUME)
     task = make_task(cfg)
     check_memory(cfg, task.n_in, task.n_steps)
-    resume = load_checkpoint(resume_dir, cfg, engine) if resume_dir is not None else None
+    resume = (load_checkpoint(resume_dir, cfg, engine, task.n_in, task.n_out)
+              if resume_dir is not None else None)
     initial = load_initial(init, cfg, task.n_in, task.n_out) if init is not None else None
+    if force and not _resumes_from(out_dir, resume_dir):   # the other run's: not resumable
+        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    remove_stray_temporaries(out_dir, RUN_FILES)
 
     def write_checkpoint(state):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,10 +116,16 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
         result = train_fixed(cfg, task, engine, progress=progress, checkpoint=write_checkpoint,
                              checkpoint_every=checkpoint_every, resume=resume,
                              overflow=overflow, initial=initial)
-    out_dir.mkdir(parents=True, exist_ok=True)
     metrics = metrics_of(cfg, engine, task.name, result)
     metrics["init"] = None if init is None else str(init)
+    bad = non_finite(metrics)
+    if bad is not None:
+        raise NumericalError(f"metric {bad.lstrip('.')} is NaN or Inf after training; nothing "
+                             "written (check training.learning_rate, network.dt and the "
+                             "targets)")
+    out_dir.mkdir(parents=True, exist_ok=True)
     save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))
+    write_json(out_dir / "metrics.json", metrics)
     title = f"{task.name}, {cfg.training.method}, {engine}"
     plots.loss_curve(out_dir / "loss.png", result.loss_curve, result.eval_curve, task.kind, title)
     ev = result.final
@@ -98,6 +133,5 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                  f"{task.name}: held-out trial 0 after training")
     plots.readout(out_dir / "readout.png", ev.record.y[0], ev.batch.targets[0], ev.batch.mask[0],
                   task.kind, cfg.network.dt, f"{task.name}: readout after training")
-    write_json(out_dir / "metrics.json", metrics)
     return metrics
 

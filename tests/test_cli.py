@@ -130,3 +130,81 @@ def test_unreadable_path_errors_are_one_line(tmp_path):
     res = cli("export-netx", tmp_path, "-o", tmp_path / "n.h5")
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------ in process (fast)
+def main_in_process(*args):
+    """``lava-eprop ARGS`` in this process: (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from lava_eprop.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+TINY_CONFIG = ("task: {name: pattern-generation, n_in: 5, n_steps: 20}\n"
+               "network: {n_rec: 6}\ntraining: {iterations: 2, eval_trials: 2}\n")
+
+
+def _refused(res, message):
+    code, _, err = res
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err, err
+
+
+def test_an_out_holding_a_run_is_refused_unless_force(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(TINY_CONFIG)
+    out = tmp_path / "run"
+    assert main_in_process("train", cfg, "--out", out, "--checkpoint-every", 1, "--quiet")[0] == 0
+    before = (out / "metrics.json").read_bytes()
+    _refused(main_in_process("train", cfg, "--out", out, "--seed", 1, "--quiet"),
+             "already holds a run (metrics.json, network.npz, checkpoint.npz")
+    assert (out / "metrics.json").read_bytes() == before
+    assert main_in_process("train", cfg, "--out", out, "--seed", 1, "--force", "--quiet")[0] == 0
+    assert not (out / "checkpoint.npz").exists()       # the other run's: removed
+    assert json.loads((out / "metrics.json").read_text())["seed"] == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--out", ""], "is empty"),
+    (["--out", "/proc/lava-eprop-x"], "is not writable"),
+    (["--out", "{tmp}/o", "--resume", ""], "is empty"),
+])
+def test_empty_and_unwritable_out_are_refused_before_training(tmp_path, args, message):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    _refused(main_in_process("train", "pattern-generation", *args, "--quiet"), message)
+
+
+def test_resume_removes_the_temporary_files_a_killed_run_left(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(TINY_CONFIG)
+    out = tmp_path / "run"
+    assert main_in_process("train", cfg, "--out", out, "--checkpoint-every", 1, "--quiet")[0] == 0
+    (out / "metrics.json").unlink()
+    (out / "network.npz").unlink()
+    stray = [".checkpoint.npz.k2j3_x.tmp.npz", ".network.npz.a1b2c3d4.tmp.npz",
+             ".metrics.json.zz9.tmp.json", ".loss.png.q.tmp.png"]
+    for name in stray + [".mine.tmp.npz"]:
+        (out / name).write_bytes(b"partial")
+    assert main_in_process("train", cfg, "--out", out, "--resume", out, "--quiet")[0] == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".mine.tmp.npz"]
+
+
+def test_a_non_finite_held_out_score_stops_with_one_line_and_writes_nothing(tmp_path):
+    """Constant regression targets: the held-out NMSE divides by a variance of 0."""
+    np.savez(tmp_path / "d.npz", inputs=np.zeros((6, 10, 3)), targets=np.ones((6, 10, 1)))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("task: {name: dataset, path: d.npz}\nnetwork: {n_rec: 4}\n"
+                   "training: {iterations: 1}\n")
+    code, _, err = main_in_process("train", cfg, "--out", tmp_path / "o", "--quiet")
+    assert code == 1 and err.count("\n") == 1 and "NaN or Inf" in err, err
+    assert not (tmp_path / "o").exists()

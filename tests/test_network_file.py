@@ -35,8 +35,8 @@ def rewrite(path, out, **changes):
 
 @pytest.mark.parametrize("changes,message", [
     ({"schema_version": np.array(2)}, "schema version 2 is not supported .* reads version 1"),
-    ({"w_rec": np.zeros((3, 3))}, r"'w_rec' must be finite floats of shape \[100, 100\]"),
-    ({"w_out": np.full((2, 100), np.nan)}, "'w_out' must be finite"),
+    ({"w_rec": np.zeros((3, 3))}, r"'w_rec' must have shape \[100, 100\] and dtype float"),
+    ({"w_out": np.full((2, 100), np.nan)}, "'w_out' holds NaN, Inf"),
     ({"fb": None}, "missing 'fb'"),
     ({"config_yaml": np.array("task: {name: nope}")}, "task.name = 'nope' is not allowed"),
 ])

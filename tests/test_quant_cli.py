@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from lava_eprop.quant.metrics import PAIR_METRICS, PAIRS
@@ -87,3 +88,41 @@ def test_bad_options_are_one_line_usage_errors_and_write_nothing(bad, message, t
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and message in res.stderr
     assert not out.exists()
+
+
+def test_quant_report_on_a_10_class_dataset_writes_its_json_and_plots(tmp_path):
+    """Ten readouts (the plot's shading once went below alpha 0 from the fourth on)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", inputs=(rng.random((20, 30, 4)) < 0.1).astype(np.int8),
+             targets=np.arange(20) % 10)
+    (tmp_path / "c.yaml").write_text("task: {name: dataset, path: d.npz, decision_window: 10}\n"
+                                     "network: {n_rec: 8}\n"
+                                     "fixed_point: {input_rate_hz: 100.0}\n")
+    res = cli("quant-report", tmp_path / "c.yaml", "--out", tmp_path / "q", "--iterations", 1,
+              "--eval-trials", 2, "--quiet")
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "q" / "quant_report.json").read_text())
+    assert report["kind"] == "classification"
+    for png in PNGS:
+        assert (tmp_path / "q" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_quant_report_json_is_written_before_the_plots(tmp_path, monkeypatch):
+    from lava_eprop.quant import plots
+    from lava_eprop.quant.report import write_report
+
+    def broken(*args):
+        raise RuntimeError("plotting failed")
+    monkeypatch.setattr(plots, "write_all", broken)
+    with pytest.raises(RuntimeError):
+        write_report(tmp_path, {"task": "t", "value": 1.0}, {}, 1.0)
+    assert json.loads((tmp_path / "quant_report.json").read_text())["value"] == 1.0
+
+
+def test_quant_report_with_nan_writes_nothing(tmp_path):
+    from lava_eprop.errors import NumericalError
+    from lava_eprop.quant.report import write_report
+
+    with pytest.raises(NumericalError, match=r"models.paper.final_loss is NaN or Inf"):
+        write_report(tmp_path, {"models": {"paper": {"final_loss": float("nan")}}}, {}, 1.0)
+    assert list(tmp_path.iterdir()) == []

@@ -134,7 +134,7 @@ BAD_HELD_OUT = [
     (np.array([True, False]), r"'held_out' mask has shape \[2\] for 4 trials"),
     (np.zeros(4, bool), "holds out 0 of the 4 trials"),
     (np.array([0, 1, 2, 3]), "holds out 4 of the 4 trials"),
-    (np.array([0.0, 1.0]), "'held_out' has dtype float64"),
+    (np.array([0.0, 1.0]), "array 'held_out' must have .* got float64"),
 ]
 
 

@@ -48,7 +48,13 @@ from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.initial import INIT_WITH_RESUME, check_initial
 from lava_eprop.reference.network import Record, loss_terms
 from lava_eprop.reference.params import Weights, init_weights
-from lava_eprop.reference.train import Evaluation, TrainResult, lr_factor, score
+from lava_eprop.reference.train import (
+    Evaluation,
+    TrainResult,
+    check_evaluation,
+    lr_factor,
+    score,
+)
 
 ENGINES = ("fixed", "lava")
 OVERFLOW = ("count", "fatal")
@@ -212,6 +218,25 @@ def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:
                    fb=spec.feedback.astype(float) / 2.0 ** spec.feedback_exp)
 
 
+def resumed_integer_weights(resume: TrainState, weights: dict, feedback: np.ndarray) -> dict:
+    """The checkpoint's integer weights and feedback (``iw/``) if they have the names and
+    shapes of this network's (``weights``, ``feedback``) and lie in range (weights
+    ``[-256, 254]``, the grid :func:`onto_weight_grid` keeps; feedback ``|B| <= 255``)."""
+    got = resume.integer_weights
+    want = {**weights, "feedback": feedback}
+    if set(got) != set(want):
+        raise UserError(f"--resume: the checkpoint's integer weights are iw/{sorted(got)}, "
+                        f"this network's iw/{sorted(want)} (not a checkpoint of this run)")
+    for name, w in want.items():
+        lo, hi = (-255, 255) if name == "feedback" else (-256, 254)
+        a = got[name]
+        if a.shape != np.shape(w) or a.size and not lo <= a.min() <= a.max() <= hi:
+            raise UserError(f"--resume: the checkpoint's iw/{name} must be integers in "
+                            f"{lo}..{hi} of shape {list(np.shape(w))}, got {a.dtype} "
+                            f"{list(a.shape)} (not a checkpoint of this run)")
+    return {name: np.asarray(a, np.int64) for name, a in got.items()}
+
+
 def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
@@ -225,7 +250,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
 
     The ``fixed`` engine counts every saturation and wrap-around of the
     training trials (:attr:`FastNetwork.counters`) into ``result.saturation``
-    (after ``resume``: of the resumed part); ``overflow="fatal"`` stops at the
+    (after ``resume``: added to the checkpoint's, so they count the whole run;
+    a ``lava`` checkpoint holds none); ``overflow="fatal"`` stops at the
     first trial with any event, raising :class:`NumericalError` that names the
     iteration, the trial and the variables (the last checkpoint, written at an
     earlier iteration's end, stays valid).
@@ -233,7 +259,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     Every ``checkpoint_every`` iterations ``checkpoint`` receives the run's
     :class:`~lava_eprop.checkpoint.TrainState`: the integer weights and the
     feedback B in use (``feedback``; symmetric B follows W_out between trials),
-    the random generator (which fixes the data position), the curves. As every
+    the saturation counts so far (``fixed``), the random generator (which fixes
+    the data position), the curves. As every
     trial starts from zero neuron state, traces and tags, and trial ``k`` uses
     rule seed ``training.seed + k`` (``k`` = iterations done times batch size),
     that is the whole state between iterations: passing it as ``resume``
@@ -267,12 +294,15 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     weights = grid_before_training(spec, t.seed)
     spec = spec.with_weights(weights)
     result = TrainResult(weights=None, initial_weights=w0,
-                         initial=_evaluate(spec, task, held, cfg), final=None,
+                         initial=check_evaluation(_evaluate(spec, task, held, cfg),
+                                                  "before training"), final=None,
                          saturation=Counter() if engine == "fixed" else None)
     first = 0
     if resume is not None:
-        weights = dict(resume.integer_weights)
+        weights = resumed_integer_weights(resume, weights, spec.feedback)
         first, spec = resume.iteration, replace(spec, feedback=weights.pop("feedback"))
+        if result.saturation is not None and resume.saturation is not None:
+            result.saturation.update(resume.saturation)
         rng.bit_generator.state = resume.rng_state
         result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
         result.steps_simulated, result.seconds = resume.steps_simulated, resume.seconds
@@ -302,7 +332,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
             result.steps_simulated += batch.inputs.shape[1]
         result.loss_curve.append(loss)
         if t.eval_every and (it + 1) % t.eval_every == 0:
-            ev = _evaluate(spec.with_weights(weights), task, held, cfg)
+            ev = check_evaluation(_evaluate(spec.with_weights(weights), task, held, cfg),
+                                  f"iteration {it}")
             result.eval_curve.append([it + 1, ev.loss, ev.nmse if ev.nmse is not None
                                       else ev.accuracy])
         if checkpoint is not None and checkpoint_every and (it + 1) % checkpoint_every == 0:
@@ -311,9 +342,10 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                 initial_weights=w0, optimizer={}, rng_state=rng.bit_generator.state,
                 loss_curve=result.loss_curve, eval_curve=result.eval_curve,
                 steps_simulated=result.steps_simulated, seconds=time.perf_counter() - start,
-                engine=engine, integer_weights={**weights, "feedback": spec.feedback}))
+                engine=engine, integer_weights={**weights, "feedback": spec.feedback},
+                saturation=None if result.saturation is None else dict(result.saturation)))
     result.seconds = time.perf_counter() - start
     spec = spec.with_weights(weights)
-    result.final = _evaluate(spec, task, held, cfg)
+    result.final = check_evaluation(_evaluate(spec, task, held, cfg), "after training")
     result.weights = float_weights(spec, weights, w0.b_out)
     return result

@@ -42,9 +42,10 @@ def readouts(path: Path, probe: dict, report: dict, dt: float) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for model, trial in probe.items():
         time = np.arange(trial.y.shape[0]) * dt
-        for k in range(trial.y.shape[1]):
-            ax.plot(time, trial.y[:, k], lw=1, color=COLORS[model], alpha=1.0 - 0.4 * k,
-                    label=model if k == 0 else None)
+        n_out = trial.y.shape[1]
+        for k in range(n_out):         # fainter for each further readout, down to 0.3
+            ax.plot(time, trial.y[:, k], lw=1, color=COLORS[model],
+                    alpha=1.0 - 0.7 * k / max(n_out - 1, 1), label=model if k == 0 else None)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("readout y")
     ax.legend(fontsize=7)

@@ -44,7 +44,8 @@ from lava_eprop.engine.train import (
     trial_feedback,
     zero_autapses,
 )
-from lava_eprop.io import write_json
+from lava_eprop.errors import NumericalError
+from lava_eprop.io import non_finite, write_json
 from lava_eprop.quant import metrics as qm
 from lava_eprop.quant import models, plots
 from lava_eprop.quant.saturation import NOT_COUNTED, SOURCE, SaturationWatch
@@ -267,9 +268,15 @@ def load_config(config_or_preset: str, task_overrides: dict):
 
 
 def write_report(out_dir, report: dict, probe: dict, dt: float) -> list[str]:
-    """Write the figures, then ``quant_report.json`` (each atomically); return the names."""
+    """Write ``quant_report.json``, then the figures (each atomically); return the names.
+
+    A NaN or Inf anywhere in ``report`` raises :class:`NumericalError` naming it,
+    before anything is written (JSON cannot hold it)."""
+    bad = non_finite(report)
+    if bad is not None:
+        raise NumericalError(f"quant-report: {bad.lstrip('.')} is NaN or Inf; nothing written "
+                             "(check the config's learning rates, dt and targets)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = plots.write_all(out_dir, report, probe, dt)
     write_json(out_dir / "quant_report.json", report)
-    return ["quant_report.json"] + names
+    return ["quant_report.json"] + plots.write_all(out_dir, report, probe, dt)

@@ -196,6 +196,16 @@ def _check_finite(w: Weights, loss: float, iteration: int) -> None:
                                  "lower training.learning_rate")
 
 
+def check_evaluation(ev: Evaluation, when: str) -> Evaluation:
+    """``ev`` if its held-out loss and score are finite; NumericalError naming ``when``."""
+    score = ev.nmse if ev.nmse is not None else ev.accuracy
+    if not (np.isfinite(ev.loss) and np.isfinite(score)):
+        raise NumericalError(f"{when}: the held-out loss became {ev.loss} and the score "
+                             f"{score} (NaN or Inf); check training.learning_rate, "
+                             "network.dt and that the targets vary")
+    return ev
+
+
 def train_float(cfg: Config, task: Task, progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
@@ -227,7 +237,8 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
     updater = _Updater(w, cfg)
     held = task.held_out(t.eval_trials, t.seed)
     result = TrainResult(weights=w, initial_weights=w0,
-                         initial=evaluate(w0, p, task, held, cfg), final=None)
+                         initial=check_evaluation(evaluate(w0, p, task, held, cfg),
+                                                  "before training"), final=None)
     if resume is not None:
         updater.opt.load_state(resume.optimizer)
         result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
@@ -263,7 +274,8 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         result.steps_simulated += x.shape[0] * x.shape[1]
         if (it + 1) % t.eval_every == 0 or it + 1 == t.iterations:
             eval_buffers = _buffers_for(held.inputs, w, eval_buffers)
-            latest = evaluate(w, p, task, held, cfg, eval_buffers)
+            latest = check_evaluation(evaluate(w, p, task, held, cfg, eval_buffers),
+                                      f"iteration {it}")
             score = latest.nmse if latest.nmse is not None else latest.accuracy
             result.eval_curve.append([it + 1, latest.loss, score])
             bar.set_postfix(loss=f"{loss:.4g}", held_out=f"{score:.3g}")
@@ -275,5 +287,6 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
                 steps_simulated=result.steps_simulated,
                 seconds=time.perf_counter() - start))
     result.seconds = time.perf_counter() - start
-    result.final = latest if latest is not None else evaluate(w, p, task, held, cfg)
+    result.final = latest if latest is not None else check_evaluation(
+        evaluate(w, p, task, held, cfg), "after training")
     return result

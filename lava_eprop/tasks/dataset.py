@@ -13,36 +13,36 @@ cycling (``shuffle: false``).
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from lava_eprop.errors import UserError
+from lava_eprop.loaders import NpzArchive
 from lava_eprop.tasks.base import Batch, Task
 
 
 def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Read ``inputs``, ``targets`` and ``held_out`` (None if absent); raise UserError
-    if the file cannot be read or lacks a required array."""
+    """Read and check ``inputs``, ``targets`` and ``held_out`` (None if absent); raise
+    UserError on any problem.
+
+    Their dtypes and shapes are checked from the ``.npy`` headers before the
+    arrays are read (:class:`~lava_eprop.loaders.NpzArchive`)."""
     if not path.is_file():
         raise UserError(f"dataset file '{path}' does not exist (task.path must name an .npz "
                         "file)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            missing = [k for k in ("inputs", "targets") if k not in keys]
-            if missing:
-                raise UserError(f"{path}: missing array '{missing[0]}' (an .npz dataset needs "
-                                f"'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out]; "
-                                f"found: {', '.join(sorted(keys)) or 'none'})")
-            inputs, targets = data["inputs"], data["targets"]
-            held = data["held_out"] if "held_out" in keys else None
-    except UserError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: not a readable .npz file ({reason})") from None
+    with NpzArchive(path, ".npz file") as npz:
+        missing = [k for k in ("inputs", "targets") if k not in npz.names]
+        if missing:
+            raise UserError(f"{path}: missing array '{missing[0]}' (an .npz dataset needs "
+                            f"'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out]; "
+                            f"found: {', '.join(sorted(npz.names)[:8]) or 'none'})")
+        inputs = npz.array("inputs", "biuf", (None, None, None), "[N, T, n_in]")
+        ndim = len(npz.header("targets").shape)
+        targets = npz.array("targets", "biuf", (None,) * (ndim if ndim in (1, 3) else 1),
+                            "[N] (class labels) or [N, T, n_out] (signals)")
+        held = (npz.array("held_out", "biu", (None,), "[n] trial indices or [N] boolean mask")
+                if "held_out" in npz.names else None)
     return inputs, targets, held
 
 
