@@ -77,11 +77,16 @@ def cli():
               help="--engine fixed: saturation and wrap-around of fixed-point variables are "
                    "counted into metrics.json (saturation); fatal stops training (exit 1) at "
                    "the first trial with any.")
+@click.option("--chip-regime", "chip", is_flag=True,
+              help="Train as the chip learns: one trial per iteration; with --engine float "
+                   "also per-trial SGD at the chip's learning rate in float units (times the "
+                   "error steps per trial for classification), the float baseline of an "
+                   "on-chip run with the same seed and trials.")
 @click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override one config key (repeatable), e.g. --set training.batch_size=1.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, init_path, force, overflow, settings, quiet):
+          resume_dir, init_path, force, overflow, chip, settings, quiet):
     """Train a network and write metrics.json, network.npz and plots to --out.
 
     \b
@@ -111,7 +116,7 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
         method=method, iterations=iterations, seed=seed)
     metrics = run_training(cfg, engine, out_dir, progress=not quiet,
                            checkpoint_every=checkpoint_every, resume_dir=resume_dir,
-                           overflow=overflow, init=init_path, force=force)
+                           overflow=overflow, init=init_path, force=force, chip=chip)
     click.echo(f"wrote {out_dir}/metrics.json, network.npz, "
                + ("checkpoint.npz, " if checkpoint_every else "")
                + "loss.png, raster.png, readout.png")

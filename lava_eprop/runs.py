@@ -71,7 +71,7 @@ def _resumes_from(out_dir: Path, resume_dir: Path | None) -> bool:
 def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                  checkpoint_every: int | None = None, resume_dir: Path | None = None,
                  overflow: str = "count", init: str | Path | None = None,
-                 force: bool = False) -> dict:
+                 force: bool = False, chip: bool = False) -> dict:
     """Train as ``cfg`` says and write the run's files into ``out_dir``.
 
     With ``checkpoint_every`` the run writes ``out_dir/checkpoint.npz`` every
@@ -85,13 +85,17 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
     that run's checkpoint) or the run resumes from it (:func:`check_out_dir`);
     temporary files a killed run left there are removed. A NaN or Inf in any
     metric stops with :class:`~lava_eprop.errors.NumericalError` before anything
-    is written.
+    is written. ``chip`` trains in the chip's regime
+    (:func:`lava_eprop.engine.train.chip_regime`).
     """
     out_dir = Path(out_dir)
     check_out_dir(out_dir, resume_dir, force)
     if init is not None and resume_dir is not None:
         raise UserError(INIT_WITH_RESUME)
     task = make_task(cfg)
+    if chip:
+        from lava_eprop.engine.train import chip_regime
+        cfg = chip_regime(cfg, task, engine)
     check_memory(cfg, task.n_in, task.n_steps)
     resume = (load_checkpoint(resume_dir, cfg, engine, task.n_in, task.n_out)
               if resume_dir is not None else None)
@@ -118,6 +122,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
                              overflow=overflow, initial=initial)
     metrics = metrics_of(cfg, engine, task.name, result)
     metrics["init"] = None if init is None else str(init)
+    metrics["chip_regime"] = chip
     bad = non_finite(metrics)
     if bad is not None:
         raise NumericalError(f"metric {bad.lstrip('.')} is NaN or Inf after training; nothing "

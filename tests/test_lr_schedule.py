@@ -67,3 +67,40 @@ def test_set_overrides_keys_and_refuses_bad_ones_in_one_line():
         with pytest.raises(UserError, match=says) as err:
             config.load("evidence-accumulation").with_settings([bad])
         assert "\n" not in str(err.value)
+
+
+def test_chip_regime_gives_the_float_model_the_chips_rate_in_float_units():
+    """EA's float loss averages the error over the recall window (150 steps), the
+    chip sums it: the chip's 0.005 is 0.75 in float units; regression keeps eta."""
+    from lava_eprop.engine.train import chip_regime
+
+    ea = config.load("evidence-accumulation")
+    assert ea.task["recall_duration"] == 150
+    floated = chip_regime(ea, make_task(ea), "float").training
+    assert (floated.learning_rate, floated.batch_size, floated.optimizer, floated.update) == \
+        (0.005 * 150, 1, "sgd", "batch")
+    assert (floated.lr_decay, floated.seed) == (ea.training.lr_decay, ea.training.seed)
+    chip = chip_regime(ea, make_task(ea), "fixed")
+    assert chip.training.batch_size == 1 and chip.fixed_point.learning_rate is None
+    pg = config.from_dict(SMALL)
+    assert chip_regime(pg, make_task(pg), "float").training.learning_rate == \
+        pg.training.learning_rate
+
+
+def test_cli_chip_regime_trains_one_trial_per_iteration_on_both_engines(tmp_path):
+    import json
+
+    from lava_eprop.cli import main
+
+    cfg = tmp_path / "pg.yaml"
+    cfg.write_text("task: {name: pattern-generation, n_in: 12, n_steps: 60}\n"
+                   "network: {n_rec: 12}\ntraining: {iterations: 2, batch_size: 4, "
+                   "eval_trials: 1, eval_every: 2}\n")
+    for engine in ("float", "fixed"):
+        try:
+            main(["train", str(cfg), "--engine", engine, "--chip-regime", "--quiet",
+                  "--out", str(tmp_path / engine)])
+        except SystemExit as exit_:
+            assert exit_.code in (0, None)
+        metrics = json.loads((tmp_path / engine / "metrics.json").read_text())
+        assert metrics["chip_regime"] is True and metrics["batch_size"] == 1

@@ -41,6 +41,7 @@ import numpy as np
 from tqdm import tqdm
 
 from compilers import compile_plan
+from lava_eprop import config
 from lava_eprop.checkpoint import TrainState
 from lava_eprop.engine.network import READOUT, FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, error_steps, network_spec
@@ -80,6 +81,31 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
         step = np.where(rng.random(w.shape) < 0.5, 1, -1)
         out[name] = np.clip(w + (w & 1) * step, -256, 254)
     return out
+
+
+def chip_regime(cfg, task, engine: str):
+    """``cfg`` as the chip learns: one trial per iteration, and for the float
+    engine per-trial SGD at the chip's learning rate in the float loss's units.
+
+    The chip changes its weights online by the per-step error of one trial
+    (:func:`lava_eprop.engine.spec.error_steps`), where the float
+    classification loss averages the error over the ``n_err`` error steps of
+    a trial; its learning rate ``fixed_point.learning_rate`` (default
+    ``training.learning_rate``) therefore corresponds to the float rate
+    ``eta n_err`` (classification; ``eta`` for regression). The schedule
+    (``training.lr_decay`` every ``lr_decay_every`` iterations), the seed and
+    hence the trials and the held-out set stay the config's, so the float
+    run is the chip run's baseline on the same trials.
+    """
+    raw = cfg.to_dict()
+    raw["training"]["batch_size"] = 1
+    if engine == "float":
+        eta = cfg.fixed_point.learning_rate or cfg.training.learning_rate
+        held = task.held_out(1, cfg.training.seed)
+        n_err = error_steps(held.mask, task.kind == "classification")
+        raw["training"].update(optimizer="sgd", update="batch", learning_rate=eta * n_err)
+        raw["fixed_point"]["learning_rate"] = eta
+    return config.from_dict(raw, source=cfg.source, base_dir=cfg.base_dir)
 
 
 def scale_trial_change(before: dict, after: dict, factor: float, seed: int,
