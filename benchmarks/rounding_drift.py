@@ -33,6 +33,12 @@ shared random number it rounds the other way: both errors cancel in the sum.
 Both connections update at the rule's full rate, so the pair's exact change
 is zero too, with twice the updates of the single connection.
 
+The last line runs the same connection under the **stochastic** model of the
+learning engine (``fixed_point.rounding: stochastic``: unbiased product
+shifts, a random number per synapse), the second CPU model of
+``LearningDense`` in ``process_models/learning_dense``: its weight sum should
+move only by the spread of independent rounding.
+
     .venv/bin/python benchmarks/rounding_drift.py [--preset NAME] [--steps T] [--seeds S]
 """
 from __future__ import annotations
@@ -71,6 +77,9 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
                                  learning_rule=proj.rule(seed), weight_exp=proj.weight_exp)
     mirror = LearningDenseEngine(weights=np.zeros_like(proj.weights),
                                  learning_rule=_negated(proj, seed), weight_exp=proj.weight_exp)
+    stochastic = LearningDenseEngine(weights=np.zeros_like(proj.weights),
+                                     learning_rule=proj.rule(seed), weight_exp=proj.weight_exp,
+                                     rounding="stochastic")
     (rule,) = engine._plans            # the readout's single weight rule
     (product,) = rule.products
     rng = np.random.default_rng(seed)
@@ -83,6 +92,7 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
         spikes = (rng.random((1, n_pre)) < rate).astype(np.int64)
         engine.step(spikes, 0, 0, 0, y3)
         mirror.step(spikes, 0, 0, 0, y3)
+        stochastic.step(spikes, 0, 0, 0, y3)
         x1 = engine.x1[0].astype(np.int64)  # the rule reads x1 with this step's spike
         raw = product.mantissa * x1[None, :] * (y3[0, :, None] - 64)
         shifted = raw >> product.right_shift                 # what Lava adds (floor)
@@ -94,7 +104,8 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
     return {"sum": float(engine.weights[0].astype(np.int64).sum()), "floor": floor_units,
             "round": round_units, "var_indep": var_indep,
             "pair": float(engine.weights[0].astype(np.int64).sum()
-                          - mirror.weights[0].astype(np.int64).sum())}
+                          - mirror.weights[0].astype(np.int64).sum()),
+            "stochastic": float(stochastic.weights[0].astype(np.int64).sum())}
 
 
 def _negated(proj, seed: int):
@@ -132,6 +143,9 @@ def main() -> None:
     pairs = np.array([r["pair"] for r in runs])
     print(f"  mirrored pair (w_A - u, twice the updates): mean {pairs.mean():+.1f}, "
           f"std {pairs.std():.1f}")
+    sto = np.array([r["stochastic"] for r in runs])
+    print(f"  stochastic model (fixed_point.rounding: stochastic): mean {sto.mean():+.1f}, "
+          f"std {sto.std():.1f}")
 
 if __name__ == "__main__":
     main()
