@@ -21,7 +21,7 @@ for bit):
   ``sqrt(sum f (1 - f))`` around zero.
 
 On-chip e-prop makes many updates of a fraction of a weight unit per step,
-which is where both effects matter (README, "On-chip learning").
+which is where both effects matter (docs/onchip-learning.md).
 
 The last line measures a **mirrored pair**, a design that stays inside Lava's
 arithmetic (not in the product): a second ``LearningDense`` with the same

@@ -1,4 +1,6 @@
-"""e-prop to Loihi 2: fixed-point plans and learning-engine rules (DESIGN section 4).
+"""e-prop to Loihi 2: fixed-point plans and learning-engine rules.
+
+The mapping: docs/architecture.md#the-loihi-2-mapping.
 
 From a validated config (:mod:`lava_eprop.config`) the compiler produces a
 :class:`~compilers.plan.Plan`: fixed-point neuron parameters and, per plastic

@@ -1,4 +1,6 @@
-"""Compile a config into a fixed-point plan for Loihi 2 (DESIGN section 4).
+"""Compile a config into a fixed-point plan for Loihi 2.
+
+The mapping: docs/architecture.md#the-loihi-2-mapping.
 
 :func:`compile_plan` lowers e-prop's float hyperparameters (Bellec et al.
 2020; the float model is :mod:`lava_eprop.reference`) into the plan of

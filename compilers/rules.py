@@ -37,8 +37,8 @@ FACTOR_WIDTH = {"x1": lc.W_TRACE, "x2": lc.W_TRACE, "y1": lc.W_TRACE, "y2": lc.W
 DEPENDENCY = "u0"
 TARGETS = ("dw", "dt", "dd")
 
-#: The e-prop rules (DESIGN section 4). ``c_*`` are the coefficients the
-#: compiler lowers; every one is a magnitude, signs are written out.
+#: The e-prop rules (docs/architecture.md#the-loihi-2-mapping). ``c_*`` are the
+#: coefficients the compiler lowers; every one is a magnitude, signs are written out.
 TEMPLATES = {
     "lif": {"dw": "- c_w * u0 * t * (y3-64)",
             "dt": "c_t * u0 * x1 * y2 - c_k * u0 * t"},

@@ -189,7 +189,7 @@ def export_netx(network, output):
     Layers: input, dense_rec (CUBA LIF), dense readout (CUBA, never spikes).
     Refused: ALIF neurons, refractory periods. Differences from the product's
     own inference (netx resets v to 0, weight exponents folded into register
-    scales) are printed as notes; see README, Deploy.
+    scales) are printed as notes; see docs/deployment.md.
     """
     from lava_eprop.inference import integer_spec
     from lava_eprop.network_file import load_network

@@ -1,4 +1,6 @@
-"""Run configurations for the e-prop Lava graph (DESIGN section 4).
+"""Run configurations for the e-prop Lava graph.
+
+The graph: docs/architecture.md#the-loihi-2-mapping.
 
 The processes live in :mod:`lava_eprop.processes` and their models in
 :mod:`process_models`, so Lava's model discovery (which only looks beside a

@@ -13,8 +13,8 @@ netx builds Lava's ``LIF`` (fixed point ``PyLifModelBitAcc``, ``du = iDecay - 1`
 ``dv = vDecay``) and ``Dense`` blocks; every ``Dense`` sends one step late, as
 the product's ``LearningDense`` does, so the layers line up step for step.
 
-What netx cannot hold, and what the export therefore changes (the README's
-"Deploy" section gives the measured effect):
+What netx cannot hold, and what the export therefore changes
+(docs/deployment.md#netx-export gives the measured effect):
 
 * **Reset.** netx's CUBA neuron resets ``v`` to 0 in the step it spikes; the
   product's neuron subtracts the threshold in the next step (e-prop's reset by

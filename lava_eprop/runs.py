@@ -24,7 +24,8 @@ LAVA_NOT_COUNTED = ("not counted by --engine lava (Lava's models have no counter
 
 
 def metrics_of(cfg: Config, engine: str, task_name: str, result: TrainResult) -> dict:
-    """The ``metrics.json`` document of a run (keys of DESIGN section 7)."""
+    """The ``metrics.json`` document of a run (its keys:
+    docs/architecture.md#run-files-and-errors)."""
     t = cfg.training
     final = result.final
     metrics = {

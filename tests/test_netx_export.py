@@ -80,7 +80,7 @@ def test_netx_equals_own_inference_bit_for_bit_until_the_first_reset(tmp_path, t
 
 def test_netx_export_of_a_trained_network_measured_against_own_inference(tmp_path, task):
     """Trained on chip (fast engine), exponents folded: the measured difference
-    quoted in the README (reset and register scale), on a held-out trial."""
+    quoted in docs/deployment.md (reset and register scale), on a held-out trial."""
     cfg = from_dict(CONFIG)
     net = TrainedNetwork(cfg, train_fixed(cfg, task, "fixed", progress=False).weights, "fixed")
     spec = integer_spec(net)

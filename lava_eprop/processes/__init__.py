@@ -1,4 +1,6 @@
-"""Lava processes of e-prop (DESIGN section 4): one folder per process.
+"""Lava processes of e-prop: one folder per process.
+
+The mapping they implement: docs/architecture.md#the-loihi-2-mapping.
 
 Their models live in :mod:`process_models` (same folder names); select them
 with :func:`lava_eprop.lava_run.run_config`.

@@ -1,4 +1,6 @@
-"""Quantization error of the fixed-point e-prop network (DESIGN section 6).
+"""Quantization error of the fixed-point e-prop network.
+
+Overview: docs/architecture.md#quantization-error.
 
 Three models run on the same inputs from the same initial weights: the
 **paper** float reference (:mod:`lava_eprop.reference`), the **twin**

@@ -5,8 +5,8 @@ the on-chip learning rate (``fixed_point.learning_rate``, default
 ``training.learning_rate``), per-step errors not divided by the number of
 steps, no readout bias (there is no on-chip one). Only the model differs:
 
-* **paper**: :mod:`lava_eprop.reference` (DESIGN section 3: ``rec_step``,
-  the leaky readout, :class:`~lava_eprop.reference.eprop.OnlineEprop` with
+* **paper**: :mod:`lava_eprop.reference` (docs/architecture.md#the-algorithm;
+  ``rec_step``, the leaky readout, :class:`~lava_eprop.reference.eprop.OnlineEprop` with
   its firing-rate regulariser on the running rate of the trial, scaled to
   the chip's per-trial error as the on-chip one is,
   :func:`lava_eprop.engine.spec.error_steps`); symmetric feedback
