@@ -523,7 +523,8 @@ def commented_yaml(config: Config, header: str = "") -> str:
         for key, value in getattr(config, section).items():
             f = fields[key]
             doc = f"{f.doc} (allowed: {f.allowed()})"
-            lines += textwrap.wrap(doc, 88, initial_indent="  # ", subsequent_indent="  # ")
+            lines += textwrap.wrap(doc, 88, initial_indent="  # ", subsequent_indent="  # ",
+                                   break_on_hyphens=False, break_long_words=False)
             text = yaml.safe_dump({key: value}, default_flow_style=True, width=4096).strip()
             lines.append("  " + text[1:-1])      # flow style {key: value} without braces
     return "\n".join(lines) + "\n"
