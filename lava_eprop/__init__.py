@@ -9,12 +9,14 @@ The Python API (the command line calls the same functions):
 >>> run.metrics["final_nmse"], run.weights.w_rec.shape                # doctest: +SKIP
 
 :func:`load_config`, :func:`presets`, :func:`train`, :func:`quant_report`,
-:func:`export_rules`, :func:`load_rules`, :func:`load_network` and :func:`run`;
-Lava and PyTorch are imported only when a function needs them.
+:func:`export_rules`, :func:`load_rules`, :func:`load_network`, :func:`run`,
+:func:`export_netx` and :func:`run_netx`; Lava and PyTorch are imported only
+when a function needs them.
 """
 from importlib.metadata import PackageNotFoundError, version
 
 from lava_eprop.api import (
+    export_netx,
     export_rules,
     load_config,
     load_network,
@@ -22,6 +24,7 @@ from lava_eprop.api import (
     presets,
     quant_report,
     run,
+    run_netx,
     train,
 )
 from lava_eprop.errors import NumericalError, UserError
@@ -32,4 +35,5 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = ["load_config", "presets", "train", "quant_report", "export_rules", "load_rules",
-           "load_network", "run", "UserError", "NumericalError", "__version__"]
+           "load_network", "run", "export_netx", "run_netx", "UserError", "NumericalError",
+           "__version__"]

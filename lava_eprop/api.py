@@ -16,6 +16,7 @@ if TYPE_CHECKING:                      # imported lazily below
     from compilers.plan import Plan
     from lava_eprop.config import Config
     from lava_eprop.deploy import Inference
+    from lava_eprop.netx_export import NetxExport
     from lava_eprop.network_file import TrainedNetwork
     from lava_eprop.runs import TrainingRun
 
@@ -390,3 +391,36 @@ def run(network, inputs, out_dir=None, *, targets=None, hardware: bool = False,
     label = str(network) if isinstance(network, (str, Path)) else "<network>"
     return run_inference(net, label, x, None if out_dir is None else Path(out_dir),
                          hardware=hardware, compare=compare, targets=targets)
+
+
+def export_netx(network, path) -> NetxExport:
+    """Write a trained LIF network as a netx HDF5 file for ``lava.lib.dl.netx``.
+
+    Layers: input, ``dense_rec`` (CUBA LIF), ``dense`` readout. ALIF neurons and
+    refractory periods are refused. What differs from the product's own
+    inference (netx resets v to 0; weight exponents folded into register
+    scales) is listed in the result's ``notes``.
+
+    Examples
+    --------
+    >>> import lava_eprop
+    >>> export = lava_eprop.export_netx("runs/pg/network.npz", "runs/pg/network.h5")  # doctest: +SKIP
+    >>> export.notes                                                                   # doctest: +SKIP
+    """
+    from lava_eprop.inference import integer_spec
+    from lava_eprop.netx_export import write_netx
+
+    net = network if hasattr(network, "weights") else load_network(network)
+    return write_netx(path, integer_spec(net))
+
+
+def run_netx(path, inputs) -> dict:
+    """Run 0/1 ``inputs`` [trials, T, n_in] through a file :func:`export_netx` wrote,
+    with lava-dl's netx in ``Loihi2SimCfg`` (fixed point): ``z`` [trials, T, n_rec]
+    spikes, ``readout_v`` the readout voltage, ``y`` the readout in the network's units.
+    """
+    import numpy as np
+
+    from lava_eprop.netx_run import run_netx as run_file
+
+    return run_file(path, np.asarray(inputs))

@@ -233,12 +233,11 @@ def export_netx(network, output):
     own inference (netx resets v to 0, weight exponents folded into register
     scales) are printed as notes; see README, Deploy.
     """
-    from lava_eprop.inference import integer_spec
+    from lava_eprop.api import export_netx as export_network
     from lava_eprop.network_file import load_network
-    from lava_eprop.netx_export import write_netx
 
-    spec = integer_spec(load_network(network))
-    export = write_netx(_output_file(output), spec)
+    net = load_network(network)
+    export = export_network(net, _output_file(output))
     for note in export.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {output}")
