@@ -53,12 +53,15 @@ class RuleDocument:
                 "plan": self.plan.to_dict()}
 
 
-def compile_config(config_or_preset: str | Path) -> tuple[Plan, list[str]]:
-    """Load and compile a config or preset; the compiler's warnings as one-line messages."""
+def compile_config(config_or_preset) -> tuple[Plan, list[str]]:
+    """Compile a config (a :class:`~lava_eprop.config.Config`, or a preset name or
+    file to load); the compiler's warnings as one-line messages."""
     from lava_eprop import config
+    cfg = config_or_preset if isinstance(config_or_preset, config.Config) \
+        else config.load(config_or_preset)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FixedPointWarning)
-        plan = compile_plan(config.load(config_or_preset))
+        plan = compile_plan(cfg)
     for w in caught:
         if not issubclass(w.category, FixedPointWarning):
             warnings.warn(w.message, w.category, stacklevel=2)
@@ -79,15 +82,22 @@ def dumps(doc: RuleDocument, fmt: str) -> str:
     return yaml.safe_dump(data, sort_keys=False, width=4096)
 
 
-def export_rules(config_or_preset: str | Path, fmt: str, out: str | Path | None = None
+def export_rules(config_or_preset, fmt: str, out: str | Path | None = None
                  ) -> tuple[str, list[str]]:
-    """Compile, serialise and (with ``out``) write atomically.
+    """Compile (a config, preset name or file, as :func:`compile_config`), serialise
+    and (with ``out``) write atomically (:func:`export_plan`).
 
     Returns the text and the compiler's warnings.
     """
-    if fmt not in FORMATS:
-        raise UserError(f"format = {fmt!r} is not allowed (allowed: {', '.join(FORMATS)})")
+    _check_format(fmt)
     plan, messages = compile_config(config_or_preset)
+    return export_plan(plan, fmt, out), messages
+
+
+def export_plan(plan: Plan, fmt: str, out: str | Path | None = None) -> str:
+    """A compiled plan as a ``yaml`` or ``json`` document, written atomically to ``out``
+    when given; returns the text."""
+    _check_format(fmt)
     text = dumps(document(plan), fmt)
     if out is not None:
         try:
@@ -95,7 +105,12 @@ def export_rules(config_or_preset: str | Path, fmt: str, out: str | Path | None 
         except OSError as exc:
             raise UserError(f"cannot write '{out}': {exc.strerror or exc} (allowed: a file "
                             "path in an existing, writable directory)") from None
-    return text, messages
+    return text
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise UserError(f"format = {fmt!r} is not allowed (allowed: {', '.join(FORMATS)})")
 
 
 def load_document(path: str | Path) -> RuleDocument:

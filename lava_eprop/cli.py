@@ -26,8 +26,16 @@ class NonEmptyPath(click.Path):
         return super().convert(value, param, ctx)
 
 
-CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}) or the path of a YAML "
-               "config (docs/config.md).")
+CONFIG_HELP = (f"CONFIG_OR_PRESET: a preset ({', '.join(PRESETS)}; lava-eprop presets) or "
+               "the path of a YAML config (docs/config.md; lava-eprop show-config prints "
+               "one in full).")
+
+
+def set_option(command):
+    """The ``--set SECTION.KEY=VALUE`` option (repeatable) of a command that takes a config."""
+    return click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
+                        help="Override one config key (repeatable), e.g. --set "
+                             "training.iterations=50; the value is read as YAML.")(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,7 +46,37 @@ def cli():
     bit-exact fast engine or as Lava processes (train); Loihi 2 microcode
     learning rules (export-rule, show-rule); the quantization error of the
     fixed-point model (quant-report); deployment of trained networks (run,
-    export-netx, deploy). Tutorials: tutorials/01_quickstart.ipynb ff."""
+    export-netx, deploy); the presets and their configs (presets, show-config).
+    Python: import lava_eprop (the same functions). Tutorials:
+    tutorials/01_quickstart.ipynb ff."""
+
+
+@cli.command("presets")
+def presets_cmd():
+    """List the built-in presets, one line each."""
+    from lava_eprop.api import presets
+
+    items = presets()
+    width = max(map(len, items))
+    for name, description in items.items():
+        click.echo(f"{name:<{width}}  {description}")
+
+
+@cli.command("show-config", epilog=CONFIG_HELP)
+@click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
+@set_option
+def show_config(config_or_preset, settings):
+    """Print the full resolved config (every key, defaults filled in, --set applied) as
+    YAML with each key's meaning and allowed values as comments; save it to start a
+    config of your own."""
+    from lava_eprop.api import load_config
+    from lava_eprop.config import commented_yaml
+
+    cfg = load_config(config_or_preset, settings)
+    command = " ".join(["lava-eprop show-config", str(config_or_preset),
+                        *(f"--set {item}" for item in settings)])
+    click.echo(commented_yaml(cfg, f"{command}\nevery key, defaults filled in; reference: "
+                                   "docs/config.md"), nl=False)
 
 
 @cli.command(epilog=CONFIG_HELP)
@@ -82,12 +120,15 @@ def cli():
                    "also per-trial SGD at the chip's learning rate in float units (times the "
                    "error steps per trial for classification), the float baseline of an "
                    "on-chip run with the same seed and trials.")
-@click.option("--set", "settings", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one config key (repeatable), e.g. --set training.batch_size=1.")
+@set_option
+@click.option("--json", "as_json", is_flag=True,
+              help="End with one JSON line on stdout (metrics.json without the curves, "
+                   "plus out_dir and files) instead of the readable summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, init_path, force, overflow, chip, settings, quiet):
-    """Train a network and write metrics.json, network.npz and plots to --out.
+          resume_dir, init_path, force, overflow, chip, settings, as_json, quiet):
+    """Train a network and write metrics.json, network.npz and plots to --out; end by
+    printing the held-out result, the time and where the files are.
 
     \b
     metrics.json  task, engine, method, feedback, update, iterations,
@@ -109,17 +150,16 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
       lava-eprop train CONFIG --engine float --out runs/x
       lava-eprop train CONFIG --engine fixed --init runs/x/network.npz --out runs/y
     """
-    from lava_eprop import config as config_mod
-    from lava_eprop.runs import run_training
+    import json
 
-    cfg = config_mod.load(config_or_preset).with_settings(settings).with_overrides(
-        method=method, iterations=iterations, seed=seed)
-    metrics = run_training(cfg, engine, out_dir, progress=not quiet,
-                           checkpoint_every=checkpoint_every, resume_dir=resume_dir,
-                           overflow=overflow, init=init_path, force=force, chip=chip)
-    click.echo(f"wrote {out_dir}/metrics.json, network.npz, "
-               + ("checkpoint.npz, " if checkpoint_every else "")
-               + "loss.png, raster.png, readout.png")
+    from lava_eprop.api import train as train_network
+
+    run = train_network(config_or_preset, engine, out_dir, seed=seed, iterations=iterations,
+                        method=method, settings=settings, init=init_path, chip_regime=chip,
+                        overflow=overflow, checkpoint_every=checkpoint_every,
+                        resume=resume_dir, force=force, progress=not quiet)
+    click.echo(json.dumps(run.summary_json()) if as_json else run.summary())
+    metrics = run.metrics
     saturation = metrics.get("saturation")
     if "saturation_note" in metrics:
         click.echo(f"note: fixed-point saturation {metrics['saturation_note']}", err=True)
@@ -136,7 +176,8 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
               show_default=True, help="Document format (same content).")
 @click.option("-o", "--output", "output", type=NonEmptyPath(dir_okay=False, path_type=Path),
               default=None, help="Write here (atomically) instead of stdout.")
-def export_rule(config_or_preset, fmt, output):
+@set_option
+def export_rule(config_or_preset, fmt, output, settings):
     """Compile e-prop into Loihi 2 learning rules and fixed-point parameters.
 
     Writes a versioned document (schema version, lava-nc version, per projection
@@ -144,27 +185,28 @@ def export_rule(config_or_preset, fmt, output):
     exponents; per neuron group the fixed-point parameters; the approximation
     errors). Load it back into Lava with compilers.load_rules(path).
     """
-    from compilers.export import export_rules
+    from lava_eprop.api import export_rules
 
-    text, messages = export_rules(config_or_preset, fmt, output)
-    for message in messages:
+    export = export_rules(config_or_preset, output, fmt=fmt, settings=settings)
+    for message in export.warnings:
         click.echo(f"warning: {message}", err=True)
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(export.text, nl=False)
     else:
         click.echo(f"wrote {output}", err=True)
 
 
 @cli.command("show-rule", epilog=CONFIG_HELP)
 @click.argument("config_or_preset", metavar="CONFIG_OR_PRESET")
-def show_rule(config_or_preset):
+@set_option
+def show_rule(config_or_preset, settings):
     """Print the compiled Loihi 2 rules and parameters as a readable table."""
-    from compilers.export import compile_config, show
+    from lava_eprop.api import export_rules
 
-    plan, messages = compile_config(config_or_preset)
-    for message in messages:
+    export = export_rules(config_or_preset, settings=settings)
+    for message in export.warnings:
         click.echo(f"warning: {message}", err=True)
-    click.echo(show(plan), nl=False)
+    click.echo(export.table, nl=False)
 
 
 NETWORK_ARG = NonEmptyPath(dir_okay=False, path_type=Path)
@@ -191,12 +233,11 @@ def export_netx(network, output):
     own inference (netx resets v to 0, weight exponents folded into register
     scales) are printed as notes; see docs/deployment.md.
     """
-    from lava_eprop.inference import integer_spec
+    from lava_eprop.api import export_netx as export_network
     from lava_eprop.network_file import load_network
-    from lava_eprop.netx_export import write_netx
 
-    spec = integer_spec(load_network(network))
-    export = write_netx(_output_file(output), spec)
+    net = load_network(network)
+    export = export_network(net, _output_file(output))
     for note in export.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {output}")
@@ -205,7 +246,8 @@ def export_netx(network, output):
 @cli.command("run")
 @click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
 @click.option("--inputs", "inputs_path", required=True, type=NonEmptyPath(path_type=Path),
-              help="An .npz with 'inputs': 0/1 spikes [trials, T, n_in].")
+              help="An .npz with 'inputs': 0/1 spikes [trials, T, n_in], optionally "
+                   "'targets': class labels [trials] or signals [trials, T, n_out].")
 @click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               default=None, help="Output directory (default: NETWORK's directory/inference).")
 @click.option("--hw", is_flag=True, help="Run on Loihi 2 (Loihi2HwCfg; needs lava-loihi).")
@@ -213,15 +255,21 @@ def export_netx(network, output):
               help="Skip the fast-engine run that checks the Lava outputs bit for bit.")
 def run(network, inputs_path, out_dir, hw, no_compare):
     """Run a trained network on input spikes with learning off (the Lava graph,
-    fixed-point models); write outputs.npz (z, readout_v, readout) and summary.json."""
-    from lava_eprop.deploy import run_inference
-    from lava_eprop.inference import load_inputs
-    from lava_eprop.network_file import load_network
+    fixed-point models); write outputs.npz (z, readout_v, readout) and summary.json.
+    When the inputs file also holds 'targets' (class labels [trials] or signals
+    [trials, T, n_out]), print and record the task score."""
+    from lava_eprop.api import run as run_network
+    from lava_eprop.deploy import default_out_dir
 
-    net = load_network(network)
-    inputs = load_inputs(inputs_path, net.weights.w_in.shape[1])
-    out = run_inference(net, network, inputs, out_dir, hardware=hw, compare=not no_compare)
+    out = out_dir if out_dir is not None else default_out_dir(network, "inference")
+    result = run_network(network, inputs_path, out, hardware=hw, compare=not no_compare)
+    if result.score is not None:
+        click.echo(f"{result.summary['trials']} trials: {_score_text(result.score)}")
     click.echo(f"wrote {out}/outputs.npz, summary.json")
+
+
+def _score_text(score: dict) -> str:
+    return ", ".join(f"{'NMSE' if k == 'nmse' else k} {v:.4g}" for k, v in score.items())
 
 
 @cli.command("deploy")
@@ -234,11 +282,14 @@ def run(network, inputs_path, out_dir, hw, no_compare):
               default=None, help="Output directory (default: NETWORK's directory/deploy).")
 def deploy_cmd(network, learn, sim, out_dir):
     """Run a trained network on Loihi 2 (Loihi2HwCfg) on a held-out trial of its task;
-    --sim runs the same graph in Loihi2SimCfg. Writes outputs.npz and summary.json."""
-    from lava_eprop.deploy import deploy
+    --sim runs the same graph in Loihi2SimCfg. Prints the trial's task score; writes
+    outputs.npz and summary.json."""
+    from lava_eprop.deploy import default_out_dir, deploy
     from lava_eprop.network_file import load_network
 
-    out = deploy(load_network(network), network, out_dir, learn=learn, sim=sim)
+    out = out_dir if out_dir is not None else default_out_dir(network, "deploy")
+    result = deploy(load_network(network), network, out, learn=learn, sim=sim)
+    click.echo(f"held-out trial of {result.summary['task']}: {_score_text(result.score)}")
     click.echo(f"wrote {out}/outputs.npz, summary.json" + (", network.npz" if learn else ""))
 
 # ----------------------------------------------------------- quant-report
@@ -282,9 +333,10 @@ def _key_values(option: str, items) -> dict:
                    "{paper_vs_twin,twin_vs_fixed,paper_vs_fixed}.{readout_rmse,membrane_rmse,"
                    "spike_agreement,van_rossum,dw_cosine_min}, {paper,twin,fixed}.{final_loss,"
                    "final_nmse|final_accuracy}, saturation.total.")
+@set_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials, seed,
-                 task_items, fail_items, quiet):
+                 task_items, fail_items, settings, quiet):
     """Quantization error: the paper model, its fixed-point twin in float, and the
     fixed-point network, on the same inputs from the same weights.
 
@@ -298,34 +350,18 @@ def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials,
                        settings
     errors.png, readouts.png, rasters.png, dw_cosine.png, training.png
     """
-    from lava_eprop.io import check_output_dir
-    from lava_eprop.quant import metrics as qm
-    from lava_eprop.quant.report import (
-        Settings,
-        load_config,
-        quant_report,
-        table,
-        write_report,
-    )
-    from lava_eprop.tasks import make_task
+    from lava_eprop.api import quant_report as report_quantization
+    from lava_eprop.quant.metrics import parse_bounds
 
-    check_output_dir(out_dir)
-    bounds = qm.parse_bounds(fail_items)
-    overrides = _key_values("--task", task_items)
-    cfg = load_config(config_or_preset, overrides)
-    qm.check_names(bounds, make_task(cfg).kind)
-    settings = Settings(iterations=iterations, batch_size=batch_size, eval_trials=eval_trials,
-                        seed=cfg.training.seed if seed is None else seed,
-                        task_overrides=overrides)
-    report, probe = quant_report(cfg, settings, progress=not quiet)
-    failed = qm.violations(report["metrics"], bounds, report["kind"])
-    report["fail_over"] = {"bounds": bounds, "violations": failed}
-    names = write_report(out_dir, report, probe, cfg.network.dt)
-    click.echo(table(report), nl=False)
-    click.echo(f"wrote {out_dir}/{', '.join(names)}")
-    for line in failed:
+    result = report_quantization(
+        config_or_preset, out_dir, iterations=iterations, batch_size=batch_size,
+        eval_trials=eval_trials, seed=seed, task=_key_values("--task", task_items),
+        settings=settings, fail_over=parse_bounds(fail_items), progress=not quiet)
+    click.echo(result.table, nl=False)
+    click.echo(f"wrote {out_dir}/{', '.join(result.files)}")
+    for line in result.violations:
         click.echo(f"fail-over: {line}", err=True)
-    if failed:
+    if result.violations:
         sys.exit(1)
 
 

@@ -510,6 +510,26 @@ def save_yaml(config: Config) -> str:
     return yaml.safe_dump(config.to_dict(), sort_keys=False)
 
 
+def commented_yaml(config: Config, header: str = "") -> str:
+    """The full config as YAML, every key preceded by a comment with its meaning and
+    allowed values (from the schema); loads back (:func:`from_dict`) to ``config``.
+    ``header`` (lines) starts the text as comments."""
+    import textwrap
+
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    task_fields = {**_TASK_COMMON, **TASK_SCHEMAS[config.task["name"]]}
+    for section, fields in (("task", task_fields), *SCHEMA.items()):
+        lines.append(f"{section}:")
+        for key, value in getattr(config, section).items():
+            f = fields[key]
+            doc = f"{f.doc} (allowed: {f.allowed()})"
+            lines += textwrap.wrap(doc, 88, initial_indent="  # ", subsequent_indent="  # ",
+                                   break_on_hyphens=False, break_long_words=False)
+            text = yaml.safe_dump({key: value}, default_flow_style=True, width=4096).strip()
+            lines.append("  " + text[1:-1])      # flow style {key: value} without braces
+    return "\n".join(lines) + "\n"
+
+
 def schema_markdown() -> str:
     """Reference documentation of every key, generated from the schema."""
     lines = ["# Config reference", "",

@@ -8,12 +8,14 @@ and only after the run succeeded:
   [trials, T, n_out] readout registers (int64), ``readout`` the same as the
   float readout ``y = v / (Q 64)``;
 * ``summary.json``: sizes, run configuration, mean rate, seconds, whether the
-  fast engine gave identical integers (``run``), notes;
+  fast engine gave identical integers (``run``), the task ``score`` (``deploy``,
+  and ``run`` when the inputs file carries ``targets``), notes;
 * ``network.npz`` after ``deploy --learn``: the weights learned on chip.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,14 @@ import numpy as np
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import error_steps
 from lava_eprop.errors import UserError
-from lava_eprop.inference import integer_spec, readout_values, run_fast, run_lava
+from lava_eprop.inference import (
+    decision_mask,
+    integer_spec,
+    readout_values,
+    run_fast,
+    run_lava,
+    task_score,
+)
 from lava_eprop.io import check_output_dir, write_json, write_npz
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
@@ -38,10 +47,10 @@ def check_hardware(how: str = "with --sim") -> None:
         raise UserError(HW_MISSING.format(how=how))
 
 
-def _out_dir(out_dir: Path | None, network: Path, default: str) -> Path:
-    out = Path(out_dir) if out_dir is not None else Path(network).parent / default
-    check_output_dir(out)
-    return out
+def default_out_dir(network: Path, name: str) -> Path:
+    """Where ``run`` (``name`` ``inference``) and ``deploy`` write by default: beside
+    the network file."""
+    return Path(network).parent / name
 
 
 def _notes(net: TrainedNetwork) -> list:
@@ -51,22 +60,52 @@ def _notes(net: TrainedNetwork) -> list:
     return notes
 
 
-def _write(out: Path, spec, trace: dict, summary: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    write_npz(out / "outputs.npz", {"z": trace["z"].astype(np.uint8),
-                                    "readout_v": trace["readout_v"],
-                                    "readout": readout_values(spec, trace["readout_v"])})
+@dataclass
+class Inference:
+    """What ``run`` or ``deploy`` produced: ``z`` [trials, T, n_rec] spikes,
+    ``readout_v`` [trials, T, n_out] readout registers, ``readout`` the float readout
+    ``y = v / (Q 64)``, the ``summary`` (``summary.json``: sizes, run configuration,
+    mean rate, seconds, ``score`` when there were targets, notes) and ``out_dir``
+    (None when nothing was written)."""
+
+    z: np.ndarray
+    readout_v: np.ndarray
+    readout: np.ndarray
+    summary: dict
+    out_dir: Path | None = None
+
+    @property
+    def score(self) -> dict | None:
+        """``{"accuracy": ...}`` or ``{"nmse": ...}`` against the targets, or None."""
+        return self.summary.get("score")
+
+
+def _finish(spec, trace: dict, summary: dict, out: Path | None) -> Inference:
+    """The :class:`Inference` of a run; written into ``out`` (atomically) unless None."""
     z = trace["z"]
     summary.update(trials=int(z.shape[0]), steps=int(z.shape[1]), n_rec=int(z.shape[2]),
                    n_out=int(trace["readout_v"].shape[2]),
                    mean_rate_hz=mean_rate_hz(z, summary.pop("dt")))
-    write_json(out / "summary.json", summary)
+    result = Inference(z.astype(np.uint8), trace["readout_v"],
+                       readout_values(spec, trace["readout_v"]), summary, out)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_npz(out / "outputs.npz", {"z": result.z, "readout_v": result.readout_v,
+                                        "readout": result.readout})
+        write_json(out / "summary.json", summary)
+    return result
 
 
-def run_inference(net: TrainedNetwork, network: Path, inputs: np.ndarray, out_dir: Path | None,
-                  hardware: bool = False, compare: bool = True) -> Path:
-    """``lava-eprop run``: every trial through the Lava graph, learning off."""
-    out = _out_dir(out_dir, network, "inference")
+def run_inference(net: TrainedNetwork, network: str, inputs: np.ndarray, out_dir: Path | None,
+                  hardware: bool = False, compare: bool = True,
+                  targets: np.ndarray | None = None) -> Inference:
+    """``lava-eprop run``: every trial through the Lava graph, learning off; written into
+    ``out_dir`` unless None. ``network`` names the network in the summary. With
+    ``targets`` (as :func:`~lava_eprop.inference.load_targets` returns them) the
+    summary holds the ``score`` (:func:`~lava_eprop.inference.task_score`; a
+    classification decision over :func:`~lava_eprop.inference.decision_mask`)."""
+    if out_dir is not None:
+        check_output_dir(Path(out_dir))
     if hardware:
         check_hardware("without --hw")
     spec = integer_spec(net)
@@ -80,12 +119,16 @@ def run_inference(net: TrainedNetwork, network: Path, inputs: np.ndarray, out_di
     if compare:
         fast = run_fast(spec, inputs)
         summary["fast_engine_identical"] = all(np.array_equal(fast[k], trace[k]) for k in trace)
-    _write(out, spec, trace, summary)
-    return out
+    if targets is not None:
+        mask = decision_mask(net, inputs.shape[1]) if targets.ndim == 1 \
+            else np.ones(inputs.shape[1], bool)
+        summary["score"] = task_score(readout_values(spec, trace["readout_v"]), targets, mask)
+        summary["score_steps"] = int(mask.sum())
+    return _finish(spec, trace, summary, None if out_dir is None else Path(out_dir))
 
 
-def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool,
-           sim: bool) -> Path:
+def deploy(net: TrainedNetwork, network: str, out_dir: Path | None, learn: bool,
+           sim: bool) -> Inference:
     """``lava-eprop deploy``: one held-out trial of the network's task on Loihi 2
     (``Loihi2HwCfg``) or, with ``sim``, in ``Loihi2SimCfg``; with ``learn`` the
     weights learn on chip during the trial and are saved.
@@ -95,13 +138,17 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     steps on-chip training takes between trials (``engine.train.after_trial``:
     the even grid, and the recurrent diagonal back to 0 without
     ``network.self_connections``), so the saved network is what the next trial
-    would start from."""
+    would start from. The summary holds the trial's ``score``
+    (:func:`~lava_eprop.inference.task_score`). Nothing is written when
+    ``out_dir`` is None."""
     from lava_eprop.engine.train import (
         after_trial,
         float_weights,
         grid_before_training,
     )
-    out = _out_dir(out_dir, network, "deploy")
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        check_output_dir(out)
     if not sim:
         check_hardware()
     from lava_eprop.lava_graph import LavaGraph
@@ -128,11 +175,13 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
     summary = {"network": str(network), "engine": "lava", "task": task.name,
                "run_config": "Loihi2SimCfg(fixed_pt)" if sim else "Loihi2HwCfg",
                "learning": learn, "seconds": seconds, "dt": net.config.network.dt,
-               "notes": _notes(net)}
-    _write(out, spec, trace, summary)
-    if learn:
+               "notes": _notes(net),
+               "score": task_score(readout_values(spec, trace["readout_v"]), batch.targets,
+                                   batch.mask)}
+    result = _finish(spec, trace, summary, out)
+    if learn and out is not None:
         weights = {k: np.asarray(w, np.int64) for k, w in graph.final_weights.items()}
         weights = after_trial(spec, weights, seed, 0, net.config.network.self_connections)
         learned = float_weights(spec.with_weights(weights), weights, net.weights.b_out)
         save_network(out / "network.npz", TrainedNetwork(net.config, learned, "lava"))
-    return out
+    return result

@@ -14,7 +14,9 @@ The readout bias ``b_out`` is not on chip and is ignored.
 
 The inputs file is an ``.npz`` holding ``inputs``: 0/1 spikes of shape
 ``[trials, T, n_in]`` (bool, integer or float dtype), ``n_in`` the network's
-input count, ``1 <= T <= 100000``; other members are ignored.
+input count, ``1 <= T <= 100000``, and optionally ``targets`` (class labels
+``[trials]`` or signals ``[trials, T, n_out]``), which :func:`task_score`
+scores the readout against; other members are ignored.
 """
 from __future__ import annotations
 
@@ -111,3 +113,64 @@ def run_lava(spec: NetworkSpec, inputs: np.ndarray, hardware: bool = False) -> d
 def readout_values(spec: NetworkSpec, readout_v: np.ndarray) -> np.ndarray:
     """Readout registers as the float readout ``y = v / (Q 64)``."""
     return np.asarray(readout_v, float) / (spec.readout_scale * 64)
+
+
+def load_targets(path: str | Path, n_trials: int, n_steps: int, n_out: int) -> np.ndarray | None:
+    """The ``targets`` of an inputs file (:func:`check_targets`), None if it has none."""
+    path = Path(path)
+    with NpzArchive(path, ".npz inputs file") as npz:
+        if "targets" not in npz.names:
+            return None
+        ndim = len(npz.header("targets").shape)
+        shape, meaning = ((n_trials,), f"[{n_trials}] (class labels)") if ndim == 1 else \
+            ((n_trials, n_steps, n_out), f"[{n_trials}, {n_steps}, {n_out}] (signals)")
+        targets = npz.array("targets", "biuf" if ndim == 3 else "biu", shape,
+                            f"{meaning}, as 'inputs'")
+    return check_targets(targets, n_trials, n_steps, n_out, f"{path}: 'targets'")
+
+
+def check_targets(targets: np.ndarray, n_trials: int, n_steps: int, n_out: int,
+                  where: str) -> np.ndarray:
+    """``targets`` if they are class labels ``[n_trials]`` (integers ``0..n_out-1``) or
+    finite signals ``[n_trials, n_steps, n_out]``; else UserError naming ``where``."""
+    if targets.shape == (n_trials,) and targets.dtype.kind in "biu":
+        if targets.size and not 0 <= targets.min() <= targets.max() < n_out:
+            raise UserError(f"{where}: class labels must be in 0..{n_out - 1} (the network's "
+                            f"readouts), got {targets.min()}..{targets.max()}")
+        return targets.astype(np.int64)
+    if targets.shape == (n_trials, n_steps, n_out) and targets.dtype.kind in "biuf":
+        if not np.all(np.isfinite(targets)):
+            raise UserError(f"{where}: signals must be finite numbers")
+        return targets.astype(float)
+    raise UserError(f"{where}: must be integer labels [{n_trials}] or signals [{n_trials}, "
+                    f"{n_steps}, {n_out}], got {targets.dtype} {list(targets.shape)}")
+
+
+def decision_mask(net: TrainedNetwork, n_steps: int) -> np.ndarray:
+    """The steps a classification decision averages the readout over: the last
+    ``task.decision_window`` steps of a network trained on a dataset that sets it,
+    else every step."""
+    window = net.config.task.get("decision_window") or n_steps
+    mask = np.zeros(n_steps, bool)
+    mask[-min(window, n_steps):] = True
+    return mask
+
+
+def task_score(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> dict:
+    """The score of readouts ``y`` [trials, T, n_out] against ``targets``.
+
+    Signals ``[trials, T, n_out]``: ``{"nmse": ...}``, the mean squared error over
+    the masked steps over the targets' variance there (``{"mse": ...}`` if they
+    do not vary). Labels ``[trials]`` or
+    per-step labels ``[trials, T]``: ``{"accuracy": ...}``, the fraction of trials
+    whose decision (the readout averaged over the masked steps, then argmax; the
+    label at the last masked step) is right. ``mask`` is ``[T]`` or ``[trials, T]``.
+    """
+    from lava_eprop.reference.network import predictions, trial_labels
+
+    mask = np.broadcast_to(np.asarray(mask, bool), y.shape[:2])
+    if targets.ndim == 3:
+        mse, var = float(np.mean((y - targets)[mask] ** 2)), float(np.var(targets[mask]))
+        return {"nmse": mse / var} if var > 0 else {"mse": mse}   # constant targets: MSE
+    labels = targets if targets.ndim == 1 else trial_labels(targets, mask)
+    return {"accuracy": float(np.mean(predictions(y, mask) == labels))}

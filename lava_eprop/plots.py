@@ -19,22 +19,43 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def loss_curve(path: Path, losses, eval_curve, kind: str, title: str) -> None:
-    """Training loss per iteration, and the held-out score at evaluation points."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    ax.plot(np.arange(1, len(losses) + 1), losses, color="tab:blue", lw=1, label="training loss")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("task loss")
-    if min(losses) > 0:
-        ax.set_yscale("log")
-    if eval_curve:
-        its, _, score = zip(*eval_curve)
-        ax2 = ax.twinx()
-        label = "held-out NMSE" if kind == "regression" else "held-out accuracy"
-        ax2.plot(its, score, "o-", color="tab:orange", ms=3, label=label)
-        ax2.set_ylabel(label)
-        fig.legend(loc="upper right", bbox_to_anchor=(0.88, 0.88), fontsize=8)
-    ax.set_title(title)
+def _spans_decades(values: np.ndarray) -> bool:
+    """Whether positive ``values`` span more than a factor of 10 (then a log axis helps)."""
+    return values.size > 0 and values.min() > 0 and values.max() > 10 * values.min()
+
+
+def loss_curve(path: Path, losses, held_out, kind: str, title: str) -> None:
+    """Two panels over the iterations: the task loss (training loss per iteration,
+    held-out loss at each evaluation) and the held-out score (NMSE or accuracy).
+
+    ``held_out`` lists ``[iteration, loss, score]`` per evaluation, iteration 0
+    being the one before training (:func:`lava_eprop.runs.held_out_points`);
+    each evaluation is a marker. Legends sit beside the axes, off the data.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 5.2), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 2]})
+    top.plot(np.arange(1, len(losses) + 1), losses, color="tab:blue", lw=1,
+             label="training loss")
+    its, loss, score = (np.asarray(v, float) for v in zip(*held_out)) if held_out else \
+        (np.zeros(0),) * 3
+    top.plot(its, loss, "o", color="tab:orange", ms=4, label="held-out loss")
+    top.set_ylabel("task loss")
+    if _spans_decades(np.concatenate([np.asarray(losses, float), loss])):
+        top.set_yscale("log")
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    top.set_title(title)
+    label = "held-out NMSE" if kind == "regression" else "held-out accuracy"
+    bottom.plot(its, score, "o-", color="tab:orange", ms=4, lw=0.8, label=label)
+    if kind == "regression":
+        if _spans_decades(score):
+            bottom.set_yscale("log")
+    else:
+        bottom.set_ylim(-0.02, 1.02)
+    bottom.set_ylabel(label.removeprefix("held-out "))
+    bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    bottom.set_xlabel("iteration (0: before training)")
+    bottom.grid(alpha=0.3)
+    top.grid(alpha=0.3)
     _save(fig, path)
 
 

@@ -1,6 +1,7 @@
 """A training run from config to files: train, then write network, metrics and plots."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from lava_eprop import __version__, plots
@@ -19,6 +20,7 @@ from lava_eprop.tasks import make_task
 RUN_FILES = ("metrics.json", "network.npz", CHECKPOINT_NAME, "loss.png", "raster.png",
              "readout.png")
 RUN_MARKS = ("metrics.json", "network.npz", CHECKPOINT_NAME)
+ENGINES = ("float", "fixed", "lava")
 LAVA_NOT_COUNTED = ("not counted by --engine lava (Lava's models have no counters); "
                     "--engine fixed runs the same integers and counts them")
 
@@ -69,11 +71,70 @@ def _resumes_from(out_dir: Path, resume_dir: Path | None) -> bool:
     return resume_dir is not None and Path(resume_dir).resolve() == Path(out_dir).resolve()
 
 
-def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
+@dataclass
+class TrainingRun:
+    """What a training run produced (:func:`lava_eprop.train` returns it).
+
+    Attributes
+    ----------
+    metrics : dict
+        The ``metrics.json`` document: held-out loss and score before and after
+        training, the curves, seconds, rates, saturation counts.
+    network : TrainedNetwork
+        The trained network: ``config`` (the one trained, after ``chip_regime``),
+        ``weights`` (float, :class:`~lava_eprop.reference.params.Weights`) and
+        ``engine``; what ``network.npz`` holds.
+    result : TrainResult
+        The trainer's result: ``initial`` and ``final`` held-out evaluations
+        with their recordings (spikes ``record.z``, readout ``record.y``) and
+        trials (``batch``), ``loss_curve``, ``eval_curve``.
+    out_dir : Path or None
+        Where the files were written; None when nothing was.
+    files : list of str
+        The names of the files written into ``out_dir``.
+    """
+
+    metrics: dict
+    network: TrainedNetwork
+    result: TrainResult
+    out_dir: Path | None = None
+    files: tuple = ()
+
+    @property
+    def weights(self):
+        """The trained float weights (``w_in``, ``w_rec``, ``w_out``, ``b_out``, ``fb``)."""
+        return self.network.weights
+
+    @property
+    def config(self) -> Config:
+        """The config the network was trained with."""
+        return self.network.config
+
+    def summary(self) -> str:
+        """Two lines: the held-out result and time; where the files are."""
+        m = self.metrics
+        name, unit = ("NMSE", "nmse") if "final_nmse" in m else ("accuracy", "accuracy")
+        line = (f"{m['task']} ({m['engine']}, {m['method']}): held-out {name} "
+                f"{m['initial_' + unit]:.4g} -> {m['final_' + unit]:.4g} after "
+                f"{m['iterations']} iterations in {m['seconds']:.1f} s")
+        if self.out_dir is None:
+            return line + "\nno files written (no out_dir)"
+        return line + f"\nfiles in {self.out_dir}: {', '.join(self.files)}"
+
+    def summary_json(self) -> dict:
+        """The metrics without the curves, plus ``out_dir`` and ``files``: what
+        ``lava-eprop train --json`` prints as one line."""
+        out = {k: v for k, v in self.metrics.items() if k not in ("loss_curve", "eval_curve")}
+        out.update(out_dir=None if self.out_dir is None else str(self.out_dir),
+                   files=list(self.files))
+        return out
+
+
+def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress: bool = True,
                  checkpoint_every: int | None = None, resume_dir: Path | None = None,
                  overflow: str = "count", init: str | Path | None = None,
-                 force: bool = False, chip: bool = False) -> dict:
-    """Train as ``cfg`` says and write the run's files into ``out_dir``.
+                 force: bool = False, chip: bool = False) -> TrainingRun:
+    """Train as ``cfg`` says and write the run's files into ``out_dir`` (none without).
 
     With ``checkpoint_every`` the run writes ``out_dir/checkpoint.npz`` every
     that many iterations; ``resume_dir`` continues from the checkpoint there.
@@ -89,8 +150,13 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
     is written. ``chip`` trains in the chip's regime
     (:func:`lava_eprop.engine.train.chip_regime`).
     """
-    out_dir = Path(out_dir)
-    check_out_dir(out_dir, resume_dir, force)
+    if engine not in ENGINES:
+        raise UserError(f"engine {engine!r} is not allowed (allowed: {', '.join(ENGINES)})")
+    if out_dir is None and checkpoint_every is not None:
+        raise UserError("checkpoint_every needs an out_dir to write checkpoint.npz into")
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        check_out_dir(out_dir, resume_dir, force)
     if init is not None and resume_dir is not None:
         raise UserError(INIT_WITH_RESUME)
     task = make_task(cfg)
@@ -101,9 +167,10 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
     resume = (load_checkpoint(resume_dir, cfg, engine, task.n_in, task.n_out)
               if resume_dir is not None else None)
     initial = load_initial(init, cfg, task.n_in, task.n_out) if init is not None else None
-    if force and not _resumes_from(out_dir, resume_dir):   # the other run's: not resumable
-        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-    remove_stray_temporaries(out_dir, RUN_FILES)
+    if out_dir is not None:
+        if force and not _resumes_from(out_dir, resume_dir):   # the other run's: not resumable
+            (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+        remove_stray_temporaries(out_dir, RUN_FILES)
 
     def write_checkpoint(state):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,15 +196,34 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
         raise NumericalError(f"metric {bad.lstrip('.')} is NaN or Inf after training; nothing "
                              "written (check training.learning_rate, network.dt and the "
                              "targets)")
+    run = TrainingRun(metrics, TrainedNetwork(cfg, result.weights, engine), result)
+    if out_dir is None:
+        return run
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_network(out_dir / "network.npz", TrainedNetwork(cfg, result.weights, engine))
+    save_network(out_dir / "network.npz", run.network)
     write_json(out_dir / "metrics.json", metrics)
     title = f"{task.name}, {cfg.training.method}, {engine}"
-    plots.loss_curve(out_dir / "loss.png", result.loss_curve, result.eval_curve, task.kind, title)
+    plots.loss_curve(out_dir / "loss.png", result.loss_curve, held_out_points(result),
+                     task.kind, title)
     ev = result.final
     plots.raster(out_dir / "raster.png", ev.batch.inputs[0], ev.record.z[0], cfg.network.dt,
                  f"{task.name}: held-out trial 0 after training")
     plots.readout(out_dir / "readout.png", ev.record.y[0], ev.batch.targets[0], ev.batch.mask[0],
                   task.kind, cfg.network.dt, f"{task.name}: readout after training")
-    return metrics
+    run.out_dir = out_dir
+    run.files = tuple(name for name in RUN_FILES if name != CHECKPOINT_NAME or checkpoint_every)
+    return run
 
+
+def held_out_points(result: TrainResult) -> list:
+    """``[iteration, loss, score]`` of every held-out evaluation: the initial one at
+    iteration 0, those during training and the final one (at the last iteration,
+    unless an evaluation was made there)."""
+    def point(iteration, ev):
+        return [iteration, ev.loss, ev.nmse if ev.nmse is not None else ev.accuracy]
+
+    points = [point(0, result.initial), *map(list, result.eval_curve)]
+    last = len(result.loss_curve)
+    if points[-1][0] != last:
+        points.append(point(last, result.final))
+    return points

@@ -55,6 +55,7 @@ from lava_eprop.reference.train import (
     check_evaluation,
     lr_factor,
     score,
+    show_progress,
 )
 
 ENGINES = ("fixed", "lava")
@@ -336,9 +337,10 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     run = _run_fixed if engine == "fixed" else _run_lava
     start = time.perf_counter() - result.seconds
     trial = first * t.batch_size
-    for it in tqdm(range(first, t.iterations), desc=f"train {task.name} ({engine})", unit="it",
-                   initial=first, total=t.iterations, disable=None if progress else True,
-                   leave=False):
+    bar = tqdm(range(first, t.iterations), desc=f"train {task.name} ({engine})", unit="it",
+               initial=first, total=t.iterations, disable=None if progress else True,
+               leave=False)
+    for it in bar:
         loss = 0.0
         for _ in range(t.batch_size):
             batch = task.sample(1, rng)
@@ -362,6 +364,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
                                   f"iteration {it}")
             result.eval_curve.append([it + 1, ev.loss, ev.nmse if ev.nmse is not None
                                       else ev.accuracy])
+        show_progress(bar, loss, result, task.kind)
         if checkpoint is not None and checkpoint_every and (it + 1) % checkpoint_every == 0:
             checkpoint(TrainState(
                 iteration=it + 1, weights=float_weights(spec, weights, w0.b_out),

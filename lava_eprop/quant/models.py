@@ -49,12 +49,15 @@ from lava_eprop.tasks import Batch
 
 class Trial(NamedTuple):
     """One trial: ``z``, ``v`` (threshold units) [T, n_rec], ``y`` [T, n_out], ``dw``
-    (projection name -> float weight change over the trial)."""
+    (projection name -> float weight change over the trial); ``target`` ([T, n_out]
+    signals or [T] labels) and ``mask`` [T] of the trial when known."""
 
     z: np.ndarray
     v: np.ndarray
     y: np.ndarray
     dw: dict
+    target: np.ndarray | None = None
+    mask: np.ndarray | None = None
 
 
 def split_weights(spec: NetworkSpec, w_in, w_rec, w_out) -> dict:

@@ -38,17 +38,41 @@ def errors(path: Path, report: dict, dt: float) -> None:
 
 
 def readouts(path: Path, probe: dict, report: dict, dt: float) -> None:
-    """The readout of each model on the probe trial."""
+    """The readout of each model on the probe trial, with the trial's target.
+
+    Regression: the target signals, dashed black. Classification: the decision
+    window shaded; the readout of the trial's label solid, the others dotted.
+    """
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    first = next(iter(probe.values()))
+    time = np.arange(first.y.shape[0]) * dt
+    n_out = first.y.shape[1]
+    fade = [1.0 - 0.7 * k / max(n_out - 1, 1) for k in range(n_out)]  # down to 0.3
+    style = ["-"] * n_out
+    if first.target is not None and report["kind"] == "regression":
+        for k in range(n_out):
+            ax.plot(time, first.target[:, k], "--", lw=1.2, color="k", alpha=fade[k],
+                    label="target" if k == 0 else None)
+    elif first.target is not None:
+        window = first.mask.astype(bool)
+        label = int(first.target[window][-1])
+        ax.fill_between(time, 0, 1, where=window, color="0.88", step="mid",
+                        transform=ax.get_xaxis_transform(),
+                        label=f"decision window: label {label}")
+        style = [":"] * n_out
+        style[label] = "-"
+        fade = [1.0] * n_out
+    lead = style.index("-")            # the readout whose line the legend shows
     for model, trial in probe.items():
-        time = np.arange(trial.y.shape[0]) * dt
-        n_out = trial.y.shape[1]
-        for k in range(n_out):         # fainter for each further readout, down to 0.3
-            ax.plot(time, trial.y[:, k], lw=1, color=COLORS[model],
-                    alpha=1.0 - 0.7 * k / max(n_out - 1, 1), label=model if k == 0 else None)
+        for k in range(n_out):
+            ax.plot(time, trial.y[:, k], style[k], lw=1.4 if style[k] == "-" else 1,
+                    color=COLORS[model], alpha=fade[k], label=model if k == lead else None)
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("readout y")
-    ax.legend(fontsize=7)
+    if report["kind"] == "regression" or first.target is None:
+        ax.set_ylabel("readout y")
+    else:
+        ax.set_ylabel("readout y (solid: the label's)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{report['task']}: readouts, probe trial")
     _save(fig, path)
 

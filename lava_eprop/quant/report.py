@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 from compilers import compile_plan
 from lava_eprop import __version__
-from lava_eprop import config as config_mod
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import error_steps, network_spec
 from lava_eprop.engine.train import (
@@ -150,8 +149,8 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
 
     initial = {m: evaluate(m) for m in qm.MODELS}
     saved = {"paper": w0.copy(), "twin": dict(state["twin"]), "fixed": dict(state["fixed"])}
-    probe = {m: trial(m, held.inputs[0], held.targets[0], held.mask[0], seed)
-             for m in qm.MODELS}
+    probe = {m: trial(m, held.inputs[0], held.targets[0], held.mask[0], seed)._replace(
+        target=held.targets[0], mask=held.mask[0]) for m in qm.MODELS}
     state.update(saved)           # training starts again from the initial weights
     curves = {m: [] for m in qm.MODELS}
     count = 0
@@ -255,16 +254,6 @@ def table(report: dict) -> str:
     hits = ", ".join(f"{k} {v}" for k, v in sat["counts"].items() if v) or "none"
     lines += ["", f"saturation events: total {sat['total']}: {hits}"]
     return "\n".join(lines) + "\n"
-
-
-def load_config(config_or_preset: str, task_overrides: dict):
-    """The config with ``task`` keys replaced (validated like a file)."""
-    cfg = config_mod.load(config_or_preset)
-    if not task_overrides:
-        return cfg
-    raw = cfg.to_dict()
-    raw["task"].update(task_overrides)
-    return config_mod.from_dict(raw, source=cfg.source, base_dir=cfg.base_dir)
 
 
 def write_report(out_dir, report: dict, probe: dict, dt: float) -> list[str]:

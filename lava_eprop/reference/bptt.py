@@ -30,8 +30,9 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise UserError("training.method 'bptt' needs PyTorch: install the dl extra "
-                        "(pip install 'lava-eprop[dl]'), or use method: eprop") from None
+        raise UserError("training.method 'bptt' needs PyTorch, from the dl extra: in the "
+                        "repository clone run pip install -e '.[dl]' (./scripts/test installs "
+                        "it too), or use method: eprop") from None
     return torch
 
 

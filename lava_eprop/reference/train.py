@@ -206,6 +206,16 @@ def check_evaluation(ev: Evaluation, when: str) -> Evaluation:
     return ev
 
 
+def show_progress(bar, loss: float, result: TrainResult, kind: str) -> None:
+    """The progress bar's postfix: the latest training loss and the latest held-out
+    score (``nmse`` or ``acc``; before the first evaluation during training, the
+    initial one)."""
+    initial = result.initial.nmse if kind == "regression" else result.initial.accuracy
+    held_out = result.eval_curve[-1][2] if result.eval_curve else initial
+    name = "held_nmse" if kind == "regression" else "held_acc"
+    bar.set_postfix({"loss": f"{loss:.4g}", name: f"{held_out:.3g}"}, refresh=False)
+
+
 def train_float(cfg: Config, task: Task, progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
@@ -278,7 +288,7 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
                                       f"iteration {it}")
             score = latest.nmse if latest.nmse is not None else latest.accuracy
             result.eval_curve.append([it + 1, latest.loss, score])
-            bar.set_postfix(loss=f"{loss:.4g}", held_out=f"{score:.3g}")
+        show_progress(bar, loss, result, task.kind)
         if checkpoint is not None and checkpoint_every and (it + 1) % checkpoint_every == 0:
             checkpoint(TrainState(
                 iteration=it + 1, weights=w, initial_weights=w0,
