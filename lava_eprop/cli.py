@@ -117,8 +117,9 @@ def show_config(config_or_preset, settings):
                    "the first trial with any.")
 @click.option("--chip-regime", "chip", is_flag=True,
               help="Train as the chip learns: one trial per iteration; with --engine float "
-                   "also per-trial SGD at the chip's learning rate in float units (times the "
-                   "error steps per trial for classification), the float baseline of an "
+                   "also SGD at the chip's learning rate in float units (times the error "
+                   "steps per trial for classification), per trial (training.update batch) "
+                   "or every step (--set training.update=online): the float baseline of an "
                    "on-chip run with the same seed and trials.")
 @set_option
 @click.option("--json", "as_json", is_flag=True,

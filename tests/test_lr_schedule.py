@@ -78,7 +78,9 @@ def test_chip_regime_gives_the_float_model_the_chips_rate_in_float_units():
     assert ea.task["recall_duration"] == 150
     floated = chip_regime(ea, make_task(ea), "float").training
     assert (floated.learning_rate, floated.batch_size, floated.optimizer, floated.update) == \
-        (0.005 * 150, 1, "sgd", "batch")
+        (0.005 * 150, 1, "sgd", ea.training.update)
+    online = ea.with_settings(["training.update=online"])
+    assert chip_regime(online, make_task(online), "float").training.update == "online"
     assert (floated.lr_decay, floated.seed) == (ea.training.lr_decay, ea.training.seed)
     chip = chip_regime(ea, make_task(ea), "fixed")
     assert chip.training.batch_size == 1 and chip.fixed_point.learning_rate is None

@@ -86,7 +86,9 @@ def onto_weight_grid(weights: dict, rng: np.random.Generator) -> dict:
 
 def chip_regime(cfg, task, engine: str):
     """``cfg`` as the chip learns: one trial per iteration, and for the float
-    engine per-trial SGD at the chip's learning rate in the float loss's units.
+    engine SGD at the chip's learning rate in the float loss's units, per
+    trial (``training.update: batch``) or every step as on chip
+    (``training.update: online``; the config's choice is kept).
 
     The chip changes its weights online by the per-step error of one trial
     (:func:`lava_eprop.engine.spec.error_steps`), where the float
@@ -104,7 +106,7 @@ def chip_regime(cfg, task, engine: str):
         eta = cfg.fixed_point.learning_rate or cfg.training.learning_rate
         held = task.held_out(1, cfg.training.seed)
         n_err = error_steps(held.mask, task.kind == "classification")
-        raw["training"].update(optimizer="sgd", update="batch", learning_rate=eta * n_err)
+        raw["training"].update(optimizer="sgd", learning_rate=eta * n_err)
         raw["fixed_point"]["learning_rate"] = eta
     return config.from_dict(raw, source=cfg.source, base_dir=cfg.base_dir)
 
