@@ -219,7 +219,8 @@ def run(network, inputs_path, out_dir, hw, no_compare):
     from lava_eprop.network_file import load_network
 
     net = load_network(network)
-    inputs = load_inputs(inputs_path, net.weights.w_in.shape[1])
+    n_rec, n_in = net.weights.w_in.shape
+    inputs = load_inputs(inputs_path, n_in, n_rec, len(net.weights.w_out))
     out = run_inference(net, network, inputs, out_dir, hardware=hw, compare=not no_compare)
     click.echo(f"wrote {out}/outputs.npz, summary.json")
 
@@ -307,12 +308,14 @@ def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials,
         table,
         write_report,
     )
+    from lava_eprop.resources import check_memory, quant_report_estimate
     from lava_eprop.tasks import make_task
 
     check_output_dir(out_dir)
     bounds = qm.parse_bounds(fail_items)
     overrides = _key_values("--task", task_items)
     cfg = load_config(config_or_preset, overrides)
+    check_memory(quant_report_estimate(cfg, eval_trials))
     qm.check_names(bounds, make_task(cfg).kind)
     settings = Settings(iterations=iterations, batch_size=batch_size, eval_trials=eval_trials,
                         seed=cfg.training.seed if seed is None else seed,
