@@ -110,6 +110,7 @@ def deploy(net: TrainedNetwork, network: Path, out_dir: Path | None, learn: bool
 
     check_memory(inference_estimate(net.config.network.n_rec, task_shape(net.config), 1))
     task = make_task(net.config)
+    task.check_spikes("deploy")
     batch = task.held_out(1, net.config.training.seed)
     classification = task.kind == "classification"
     spec = integer_spec(net, classification=classification, n_steps=task.n_steps,

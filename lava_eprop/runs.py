@@ -96,6 +96,8 @@ def run_training(cfg: Config, engine: str, out_dir: Path, progress: bool = True,
         raise UserError(INIT_WITH_RESUME)
     check_memory(training_estimate(cfg.with_overrides(batch_size=1) if chip else cfg, engine))
     task = make_task(cfg)
+    if engine != "float":                    # before anything in out_dir is touched
+        task.check_spikes(f"--engine {engine}")
     if chip:
         from lava_eprop.engine.train import chip_regime
         cfg = chip_regime(cfg, task, engine)

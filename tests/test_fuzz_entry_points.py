@@ -12,7 +12,6 @@ cases are drawn from a fixed seed (the same every run); ``CASES`` counts them
 (over 10,000 per run, besides ``tests/test_fuzz_loaders.py``'s hypothesis
 examples). A smaller number goes through the command line, in process.
 """
-import contextlib
 import io
 import os
 import warnings
@@ -33,6 +32,7 @@ from lava_eprop.netx_run import read_netx, run_netx
 from lava_eprop.reference.params import init_weights
 from lava_eprop.runs import run_training
 from lava_eprop.tasks import make_task
+from support import main_in_process
 
 CASES = {"config": 2500, "rules": 900, "dataset": 2000, "network": 2000, "checkpoint": 1800,
          "inputs": 1500, "netx": 400}        # 11,100, and 128 through the command line
@@ -424,21 +424,6 @@ def test_netx_runner_refuses_hostile_files_and_inputs_in_one_line(tmp_path, vali
 
 
 # ------------------------------------------------------------------ the command line
-def main_in_process(*args):
-    from lava_eprop.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-    return code, err.getvalue()
-
-
 def cli_case(case, args, folder, keep):
     code, err = main_in_process(*args)
     assert code in (0, 2), f"case {case}: exit {code}: {err}"

@@ -1,12 +1,9 @@
 """Memory estimates are realistic, and every command that simulates refuses a run that
 would not fit before it builds the task or allocates anything large."""
-import contextlib
-import io
 import json
 import re
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -22,6 +19,7 @@ from lava_eprop.resources import (
     training_estimate,
 )
 from lava_eprop.tasks import Shape, task_shape
+from support import main_in_process
 
 # Peak of the arrays a command allocates, measured with tracemalloc (NumPy reports
 # its buffers to it) in a fresh process; numba's compilation runs before it starts.
@@ -119,18 +117,6 @@ def test_a_run_that_does_not_fit_is_refused_with_the_estimate():
                                         r"1\.0 GiB available; lower training\.batch_size"):
         check_memory(estimate, available=2**30)
     assert check_memory(estimate, available=2**40) == estimate.nbytes > 2**30
-
-
-def main_in_process(*args):
-    from lava_eprop.cli import main
-
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(SystemExit) as exit_:
-            main([str(a) for a in args])
-    return exit_.value.code, err.getvalue()
 
 
 @pytest.fixture

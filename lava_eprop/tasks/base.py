@@ -72,6 +72,10 @@ class Task:
         alone need nothing here: the (restored) generator is their position.
         """
 
+    def check_spikes(self, where: str) -> None:
+        """Refuse inputs other than 0/1 spikes for ``where`` (on chip, an input is a
+        spike or none); generated tasks draw only spikes."""
+
     def held_out(self, size: int, seed: int) -> Batch:
         """A fixed set of evaluation trials (the same for the same ``seed``)."""
         return self.sample(size, np.random.default_rng([seed, 0x5EED]))

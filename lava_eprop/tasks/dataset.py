@@ -1,7 +1,8 @@
 """A user dataset loaded from an ``.npz`` file.
 
-The file holds ``inputs`` of shape [N, T, n_in] (finite numbers; spikes are
-0/1) and ``targets``: either integer class labels of shape [N] (a
+The file holds ``inputs`` of shape [N, T, n_in] (finite numbers: 0/1 spikes
+on chip, where any other value is refused; the float engine also takes other
+values, as input currents) and ``targets``: either integer class labels of shape [N] (a
 classification task: the decision is made in the last ``decision_window``
 steps, or over the whole trial) or signals of shape [N, T, n_out] (a
 regression task over every step). An optional ``held_out`` member (trial
@@ -167,6 +168,7 @@ class NpzDataset(Task):
         self.kind = check_arrays(inputs, targets, str(path))
         n, self.n_steps, self.n_in = inputs.shape
         self.inputs = inputs.astype(np.float64)
+        self.path = path
         if self.kind == "classification":
             labels = targets.astype(np.int64)
             self.n_out = max(int(labels.max()) + 1, 2)
@@ -193,6 +195,14 @@ class NpzDataset(Task):
         if not self.shuffle:
             self.train_idx = np.sort(self.train_idx)
         self.served = 0       # training trials served so far (shuffle: false)
+
+    def check_spikes(self, where: str) -> None:
+        bad = (self.inputs != 0) & (self.inputs != 1)
+        if bad.any():
+            at = np.argwhere(bad)[0]
+            raise UserError(f"{self.path}: 'inputs' holds {self.inputs[tuple(at)]:g} at "
+                            f"{list(map(int, at))}, which {where} cannot send (allowed on "
+                            "chip: 0/1 spikes; --engine float takes other values)")
 
     def _take(self, idx: np.ndarray) -> Batch:
         return Batch(self.inputs[idx], self.targets[idx], self.mask[idx])
