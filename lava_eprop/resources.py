@@ -91,9 +91,9 @@ def _eval_trials(shape: Shape, eval_trials: int) -> int:
     return eval_trials if shape.n_samples is None else min(eval_trials, shape.n_samples)
 
 
-def training_estimate(cfg: Config, engine: str, shape: Shape | None = None) -> Estimate:
+def training_estimate(cfg: Config, engine: str) -> Estimate:
     """Peak bytes of ``lava-eprop train --engine engine`` with ``cfg``."""
-    shape = task_shape(cfg) if shape is None else shape
+    shape = task_shape(cfg)
     n, t = cfg.network, cfg.training
     held = _eval_trials(shape, t.eval_trials)
     if engine == "float":

@@ -20,6 +20,7 @@ import zipfile
 import numpy as np
 import pytest
 import yaml
+from support import main_in_process
 
 from compilers import export_rules, load_document
 from lava_eprop import config
@@ -32,7 +33,6 @@ from lava_eprop.netx_run import read_netx, run_netx
 from lava_eprop.reference.params import init_weights
 from lava_eprop.runs import run_training
 from lava_eprop.tasks import make_task
-from support import main_in_process
 
 CASES = {"config": 2500, "rules": 900, "dataset": 2000, "network": 2000, "checkpoint": 1800,
          "inputs": 1500, "netx": 400}        # 11,100, and 128 through the command line

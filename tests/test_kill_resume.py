@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 import pytest
-
 from support import CHECKPOINT_CONFIG, assert_same_run, main_in_process, temporaries
 
 KILLS_PER_ENGINE = 6

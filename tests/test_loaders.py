@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from support import main_in_process
 
 from compilers import load_document
 from lava_eprop import config
@@ -15,7 +16,6 @@ from lava_eprop.loaders import NpzArchive, parse_yaml
 from lava_eprop.network_file import TrainedNetwork, load_network, save_network
 from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
-from support import main_in_process
 
 
 def refused(call, match):

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from support import main_in_process
 
 from lava_eprop import config
 from lava_eprop.errors import UserError
@@ -19,7 +20,6 @@ from lava_eprop.resources import (
     training_estimate,
 )
 from lava_eprop.tasks import Shape, task_shape
-from support import main_in_process
 
 # Peak of the arrays a command allocates, measured with tracemalloc (NumPy reports
 # its buffers to it) in a fresh process; numba's compilation runs before it starts.
