@@ -208,6 +208,7 @@ def quant_report(config, out_dir=None, *, iterations: int = 10, batch_size: int 
     from lava_eprop.io import check_output_dir
     from lava_eprop.quant import metrics as qm
     from lava_eprop.quant import report as qr
+    from lava_eprop.resources import check_memory, quant_report_estimate
     from lava_eprop.tasks import make_task
 
     if out_dir is not None:
@@ -215,6 +216,7 @@ def quant_report(config, out_dir=None, *, iterations: int = 10, batch_size: int 
         check_output_dir(out_dir)
     task = dict(task or {})
     cfg = _with_task(load_config(config, settings), task)
+    check_memory(quant_report_estimate(cfg, eval_trials))
     bounds = dict(fail_over or {})
     qm.check_names(bounds, make_task(cfg).kind)
     run_settings = qr.Settings(iterations=iterations, batch_size=batch_size,
@@ -377,7 +379,7 @@ def run(network, inputs, out_dir=None, *, targets=None, hardware: bool = False,
     net = network if hasattr(network, "weights") else load_network(network)
     n_in, n_out = net.weights.w_in.shape[1], net.weights.w_out.shape[0]
     if isinstance(inputs, (str, Path)):
-        x = load_inputs(inputs, n_in)
+        x = load_inputs(inputs, n_in, len(net.weights.w_rec), n_out)
         if targets is None:
             targets = load_targets(inputs, x.shape[0], x.shape[1], n_out)
     else:

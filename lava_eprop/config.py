@@ -243,7 +243,8 @@ TASK_SCHEMAS: dict[str, dict[str, Field]] = {
                                "channels fire at a quarter of it)", lo=0.0, hi=1e4),
     },
     "dataset": {
-        "path": Field("str", None, "path of an .npz file with 'inputs' [N, T, n_in] and "
+        "path": Field("str", None, "path of an .npz file with 'inputs' [N, T, n_in] (0/1 "
+                      "spikes; --engine float also takes other finite values) and "
                       "'targets' ([N] class labels or [N, T, n_out] signals), optionally "
                       "'held_out' (trial indices or a boolean mask [N]: a fixed held-out "
                       "split); relative paths are relative to the config file"),

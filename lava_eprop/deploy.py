@@ -34,6 +34,7 @@ from lava_eprop.inference import (
 from lava_eprop.io import check_output_dir, write_json, write_npz
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
+from lava_eprop.resources import check_memory, inference_estimate
 
 HW_MISSING = ("Loihi 2 hardware support (lava-loihi) is not installed; run in the simulator "
               "{how} (Loihi2SimCfg, the same fixed-point models)")
@@ -152,9 +153,11 @@ def deploy(net: TrainedNetwork, network: str, out_dir: Path | None, learn: bool,
     if not sim:
         check_hardware()
     from lava_eprop.lava_graph import LavaGraph
-    from lava_eprop.tasks import make_task
+    from lava_eprop.tasks import make_task, task_shape
 
+    check_memory(inference_estimate(net.config.network.n_rec, task_shape(net.config), 1))
     task = make_task(net.config)
+    task.check_spikes("deploy")
     batch = task.held_out(1, net.config.training.seed)
     classification = task.kind == "classification"
     spec = integer_spec(net, classification=classification, n_steps=task.n_steps,

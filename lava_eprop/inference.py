@@ -31,6 +31,8 @@ from lava_eprop.engine.spec import NetworkSpec, network_spec
 from lava_eprop.errors import UserError
 from lava_eprop.loaders import NpzArchive
 from lava_eprop.network_file import TrainedNetwork
+from lava_eprop.resources import check_memory, inference_estimate
+from lava_eprop.tasks import Shape
 
 MAX_STEPS = 100_000
 
@@ -51,8 +53,12 @@ def integer_spec(net: TrainedNetwork, classification: bool = False,
                         n_steps=n_steps, n_err=n_err)
 
 
-def load_inputs(path: str | Path, n_in: int) -> np.ndarray:
-    """Read and check an inputs file; return int64 spikes ``[trials, T, n_in]``."""
+def load_inputs(path: str | Path, n_in: int, n_rec: int = 0, n_out: int = 0) -> np.ndarray:
+    """Read and check an inputs file; return int64 spikes ``[trials, T, n_in]``.
+
+    ``n_rec`` and ``n_out``, the network's sizes, let the memory estimate of
+    running these inputs (:func:`lava_eprop.resources.inference_estimate`) refuse
+    a file too large to run before it is read."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"inputs file '{path}' does not exist")
@@ -68,6 +74,8 @@ def load_inputs(path: str | Path, n_in: int) -> np.ndarray:
         if h.dtype.kind not in "biuf":
             raise UserError(f"{path}: 'inputs' must hold 0/1 spikes (bool, int or float), got "
                             f"dtype {h.dtype}")
+        trials, n_steps = h.shape[:2]
+        check_memory(inference_estimate(n_rec, Shape(n_in, n_out, n_steps), trials))
         x = npz.array("inputs", "biuf")
     if not np.all((x == 0) | (x == 1)):
         raise UserError(f"{path}: 'inputs' must hold 0/1 spikes (bool, int or float), got "

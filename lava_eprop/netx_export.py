@@ -30,8 +30,9 @@ What netx cannot hold, and what the export therefore changes
   its first-step truncation (:func:`lava_eprop.inference.effective_weights`).
 * Weights outside netx's signed range ``[-256, 254]`` are clipped (counted).
 
-Refused (one line): ALIF neurons (no adaptive threshold in netx's CUBA) and a
-refractory period (netx's CUBA has none; it ignores ``refDelay``).
+Refused (one line): ALIF neurons (no adaptive threshold in netx's CUBA), a
+refractory period (netx's CUBA has none; it ignores ``refDelay``) and a layer
+whose weights are all 0 (netx's loader divides by the largest weight).
 """
 from __future__ import annotations
 
@@ -78,6 +79,15 @@ def _check(spec: NetworkSpec) -> None:
                         "(allowed: 0 or 1)")
 
 
+def check_loadable(layer: str, weights: list) -> None:
+    """Refuse a layer whose weights are all 0: netx's loader (lava-dl 0.6.0,
+    ``optimize_weight_bits``) scales each layer by its largest weight and fails on 0."""
+    if not any(np.any(w) for w in weights):
+        raise UserError(f"netx export: the {layer} weights are all 0, which netx's loader "
+                        "cannot load (it scales each layer by its largest weight; allowed: "
+                        "a layer with a nonzero weight)")
+
+
 def _layer(spec: NetworkSpec, weights: dict, names: list) -> tuple[list, int, int]:
     """Integer weights of the projections into one layer at the layer's smallest exponent."""
     exps = [spec.projection(n).weight_exp for n in names]
@@ -93,6 +103,8 @@ def netx_layers(spec: NetworkSpec) -> NetxExport:
     weights = effective_weights(spec)
     (w_in, w_rec), e_rec, c_rec = _layer(spec, weights, ["input->lif", "recurrent->lif"])
     (w_out,), e_out, c_out = _layer(spec, weights, [READOUT])
+    check_loadable("recurrent layer's", [w_in, w_rec])
+    check_loadable("readout", [w_out])
     vth = int(round(spec.groups[0].rec.vth * 2.0 ** -e_rec))
     if not 0 <= vth <= VTH_MAX:
         raise UserError(f"netx export: threshold {vth} at register scale 2^{e_rec} does not fit "

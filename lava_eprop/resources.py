@@ -1,47 +1,140 @@
-"""Up-front memory estimate of a float training run, checked against the machine.
+"""Up-front memory estimate of every command that simulates, checked against the machine.
 
-The float engine keeps, per trial of a batch, every step of a handful of
-``[T, n_rec]`` arrays (spikes, membrane, adaptation, pseudo-derivative, and
-the gradient's temporaries) and the presynaptic traces ``[T, n_in]``; the
-held-out evaluation does the same for ``eval_trials`` trials. Online e-prop
-keeps per trial an eligibility trace per synapse instead. A run whose
-estimate exceeds the memory available is refused before it starts, with the
-estimate, rather than after the machine starts swapping.
+The estimate comes from the config alone (and the headers of the files it
+names), before the task is built or any large array allocated: the task's
+own data (:meth:`lava_eprop.tasks.Task.shape`), then the arrays a command
+keeps for every step of the trials it simulates at once, per recurrent
+neuron, input channel and readout:
+
+* ``float`` training keeps, per trial of a batch, a handful of
+  ``[T, n_rec]`` arrays (spikes, membrane, adaptation, pseudo-derivative and
+  the gradient's temporaries) and the presynaptic traces ``[T, n_in]``; the
+  held-out evaluation does the same for ``eval_trials`` trials. Online
+  e-prop keeps per trial an eligibility trace per synapse instead;
+* on-chip training (``fixed``, ``lava``) runs its trials one at a time, but
+  evaluates the ``eval_trials`` held-out trials at once in the fast engine
+  (integer records, then their float view);
+* ``quant-report`` keeps the held-out trials and the records of six
+  evaluations (three models, before and after training);
+* ``run`` runs all trials of its inputs file at once in the fast engine and
+  one by one in Lava; ``deploy`` runs one held-out trial.
+
+A run whose estimate exceeds :data:`BUDGET` of the memory available is
+refused with one line naming the estimate and what is available, rather
+than failing with a ``MemoryError`` or swapping once it has started. Only
+the arrays are estimated: Lava's processes, compiled code and the
+interpreter come on top.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from lava_eprop.config import Config
 from lava_eprop.errors import UserError
+from lava_eprop.tasks import Shape, task_shape
 
-# [B, T, n_rec] arrays alive at the peak of a batch iteration: z, v, a, psi
-# (record), c, d, q, lambda, h (adjoint), zbar_rec, zbar_out, learning signal,
-# the input drive, and NumPy temporaries; [B, T, n_in] arrays: the task's
-# rates, random draws and spikes, and the input trace. Calibrated against a
-# measured peak (tests/test_resources.py keeps it within a factor of 2).
-_REC_ARRAYS = 16
-_IN_ARRAYS = 6
-# fraction of the available memory a run may plan to use
-_BUDGET = 0.8
+#: fraction of the available memory a run may plan to use
+BUDGET = 0.8
 
 
-def estimate_bytes(cfg: Config, n_in: int, n_steps: int) -> int:
-    """Peak bytes of the float engine's arrays for this config (an estimate)."""
+@dataclass(frozen=True)
+class PerStep:
+    """Arrays alive at a command's peak, per trial and step: how many ``[n_rec]``,
+    ``[n_in]`` and ``[n_out]`` vectors of 8 bytes (the float engine's: of its dtype).
+    Calibrated against measured peaks (tests/test_resources.py keeps each within a
+    factor of 2)."""
+
+    rec: float
+    inputs: float
+    out: float
+
+
+# float, per held-out trial: the batch, the evaluation's buffers (drive, z, v, a,
+# psi) and the initial evaluation's record, which the result keeps
+_FLOAT_EVAL = PerStep(rec=9.5, inputs=2.5, out=4)
+# float, per training trial: the record, the gradient's temporaries (learning
+# signal, filtered spikes, eligibility factors), the batch and its sampling
+_FLOAT_BATCH = PerStep(rec=8.5, inputs=3, out=4)
+# on chip, per held-out trial: five integer records [T, B, n_rec] of an evaluation
+# and their float view, the initial evaluation's record, the batch
+_CHIP = PerStep(rec=14, inputs=2.8, out=8)
+# quant-report, per held-out trial: the batch and the records of six evaluations
+# (three models, before and after training)
+_QUANT = PerStep(rec=13, inputs=2.9, out=8)
+# drawing trials: rates, random draws, spikes
+_SAMPLE = PerStep(rec=0, inputs=3.5, out=1)
+# run / deploy: integer inputs, fast-engine and Lava records, the outputs written
+_INFERENCE = PerStep(rec=2.2, inputs=2.5, out=4)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimate and the sizes it stands for (to name them in a refusal)."""
+
+    nbytes: int
+    trials: int
+    n_steps: int
+    n_rec: int
+    what: str           # how to lower it
+
+
+def _per_trial(per: PerStep, shape: Shape, n_rec: int, item: int) -> int:
+    return int(shape.n_steps * item * (per.rec * n_rec + per.inputs * shape.n_in
+                                       + per.out * shape.n_out))
+
+
+def _eval_trials(shape: Shape, eval_trials: int) -> int:
+    """Held-out trials evaluated at once: a dataset holds at most its samples."""
+    return eval_trials if shape.n_samples is None else min(eval_trials, shape.n_samples)
+
+
+def training_estimate(cfg: Config, engine: str) -> Estimate:
+    """Peak bytes of ``lava-eprop train --engine engine`` with ``cfg``."""
+    shape = task_shape(cfg)
     n, t = cfg.network, cfg.training
-    item = np.dtype(t.dtype).itemsize
-    n_rec = n.n_rec
-    per_trial = n_steps * (_REC_ARRAYS * n_rec + _IN_ARRAYS * n_in) * item
-    trials = max(t.batch_size, t.eval_trials)
-    total = trials * per_trial
-    if t.update == "online" and t.method == "eprop":
-        per_synapse = 3 if n.neuron == "alif" else 2       # ebar, e (+ eps)
-        total += t.batch_size * n_rec * (n_in + n_rec) * per_synapse * item
-    if t.method == "bptt":
-        total *= 4                                          # autograd keeps every step's graph
-    return int(total)
+    held = _eval_trials(shape, t.eval_trials)
+    if engine == "float":
+        item = np.dtype(t.dtype).itemsize
+        trials = t.batch_size + held
+        total = (held * _per_trial(_FLOAT_EVAL, shape, n.n_rec, item)
+                 + t.batch_size * _per_trial(_FLOAT_BATCH, shape, n.n_rec, item))
+        if t.update == "online" and t.method == "eprop":
+            per_synapse = 3 if n.neuron == "alif" else 2       # ebar, e (+ eps)
+            total += t.batch_size * n.n_rec * (shape.n_in + n.n_rec) * per_synapse * item
+        if t.method == "bptt":
+            total *= 4                                          # autograd keeps every step
+        what = "training.batch_size, training.eval_trials or the sequence length, or use " \
+               "training.dtype: float32"
+    else:                                                      # one trial at a time
+        trials = held + 1
+        total = trials * _per_trial(_CHIP, shape, n.n_rec, 8)
+        what = "training.eval_trials or the sequence length"
+    return Estimate(int(total + shape.data_bytes), trials, shape.n_steps, n.n_rec, what)
+
+
+def quant_report_estimate(cfg: Config, eval_trials: int) -> Estimate:
+    """Peak bytes of ``lava-eprop quant-report`` with ``cfg`` (its task overrides applied)
+    and ``--eval-trials eval_trials`` (the config's ``training.eval_trials`` held-out
+    trials fix the regulariser's error steps)."""
+    shape = task_shape(cfg)
+    trials = _eval_trials(shape, eval_trials) + 1                # + the probe trial
+    sampled = _eval_trials(shape, cfg.training.eval_trials)    # for their mask alone
+    total = max(trials * _per_trial(_QUANT, shape, cfg.network.n_rec, 8),
+                sampled * _per_trial(_SAMPLE, shape, cfg.network.n_rec, 8))
+    return Estimate(int(total + shape.data_bytes), max(trials, sampled), shape.n_steps,
+                    cfg.network.n_rec,
+                    "--eval-trials, training.eval_trials or the sequence length (--task)")
+
+
+def inference_estimate(n_rec: int, shape: Shape, trials: int) -> Estimate:
+    """Peak bytes of ``run`` (``trials`` trials of ``shape.n_steps`` steps at once) or
+    ``deploy`` (one trial; ``shape.data_bytes`` the task's data)."""
+    total = trials * _per_trial(_INFERENCE, shape, n_rec, 8) + shape.data_bytes
+    return Estimate(int(total), trials, shape.n_steps, n_rec,
+                    "the trials or steps of the inputs")
 
 
 def available_bytes() -> int | None:
@@ -59,15 +152,18 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_memory(cfg: Config, n_in: int, n_steps: int, available: int | None = None) -> int:
-    """Refuse a run whose estimate exceeds the available memory; return the estimate."""
-    need = estimate_bytes(cfg, n_in, n_steps)
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:.1f} MiB"
+
+
+def check_memory(estimate: Estimate, available: int | None = None) -> int:
+    """Refuse a run whose estimate exceeds :data:`BUDGET` of the available memory
+    (``available`` bytes, default :func:`available_bytes`); return the estimate."""
     have = available_bytes() if available is None else available
-    if have is not None and need > _BUDGET * have:
-        t = cfg.training
+    need = estimate.nbytes
+    if have is not None and need > BUDGET * have:
         raise UserError(
-            f"this run needs about {need / 2**30:.1f} GiB ({max(t.batch_size, t.eval_trials)} "
-            f"trials x {n_steps} steps x {cfg.network.n_rec} neurons, {t.dtype}), more than "
-            f"{_BUDGET:.0%} of the {have / 2**30:.1f} GiB available; lower training.batch_size,"
-            " training.eval_trials or the sequence length, or use dtype: float32")
+            f"this run needs about {_size(need)} ({estimate.trials} trials x "
+            f"{estimate.n_steps} steps x {estimate.n_rec} neurons at once), more than "
+            f"{BUDGET:.0%} of the {_size(have)} available; lower {estimate.what}")
     return need

@@ -13,7 +13,7 @@ from lava_eprop.io import check_output_dir, non_finite, remove_stray_temporaries
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.reference.train import TrainResult, train_float
-from lava_eprop.resources import check_memory
+from lava_eprop.resources import check_memory, training_estimate
 from lava_eprop.tasks import make_task
 
 #: files a run writes; RUN_MARKS are those whose presence means a directory holds a run
@@ -148,7 +148,9 @@ def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress
     temporary files a killed run left there are removed. A NaN or Inf in any
     metric stops with :class:`~lava_eprop.errors.NumericalError` before anything
     is written. ``chip`` trains in the chip's regime
-    (:func:`lava_eprop.engine.train.chip_regime`).
+    (:func:`lava_eprop.engine.train.chip_regime`). A run whose memory estimate
+    (:func:`lava_eprop.resources.training_estimate`, from the config alone) does
+    not fit is refused before the task is built.
     """
     if engine not in ENGINES:
         raise UserError(f"engine {engine!r} is not allowed (allowed: {', '.join(ENGINES)})")
@@ -159,11 +161,13 @@ def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress
         check_out_dir(out_dir, resume_dir, force)
     if init is not None and resume_dir is not None:
         raise UserError(INIT_WITH_RESUME)
+    check_memory(training_estimate(cfg.with_overrides(batch_size=1) if chip else cfg, engine))
     task = make_task(cfg)
+    if engine != "float":                    # before anything in out_dir is touched
+        task.check_spikes(f"--engine {engine}")
     if chip:
         from lava_eprop.engine.train import chip_regime
         cfg = chip_regime(cfg, task, engine)
-    check_memory(cfg, task.n_in, task.n_steps)
     resume = (load_checkpoint(resume_dir, cfg, engine, task.n_in, task.n_out)
               if resume_dir is not None else None)
     initial = load_initial(init, cfg, task.n_in, task.n_out) if init is not None else None

@@ -9,12 +9,10 @@ import time
 import numpy as np
 import pytest
 
+from support import CHECKPOINT_CONFIG, assert_same_run, temporaries
 from test_cli import cli
 
-CONFIG = ("task: {name: pattern-generation, n_in: 30, n_steps: 300}\n"
-          "network: {n_rec: 40, v_th: 0.03, tau_m: 30.0, input_scaling: true, tau_out: 30.0}\n"
-          "training: {iterations: 120, eval_every: 7, reg_coeff: 100.0, "
-          "learning_rate: 0.003, lr_decay: 0.5, lr_decay_every: 40, feedback: adaptive}\n")
+CONFIG = CHECKPOINT_CONFIG
 
 
 def kill_after_first_checkpoint(args, run_dir):
@@ -46,9 +44,8 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer)
     res = cli("train", cfg, "--out", broken, "--resume", broken, "--checkpoint-every", 10,
               "--quiet")
     assert res.returncode == 0, res.stderr
-    a, b = np.load(whole / "network.npz"), np.load(broken / "network.npz")
-    for key in ("w_in", "w_rec", "w_out", "fb"):
-        np.testing.assert_array_equal(a[key], b[key])
+    assert_same_run(whole, broken)
+    assert temporaries(broken) == []
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
@@ -110,7 +107,7 @@ def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(
     assert ma["loss_curve"] == mb["loss_curve"] and ma["eval_curve"] == mb["eval_curve"]
     if engine == resume_with == "fixed":      # counts travel in the checkpoint
         assert mb["saturation"] == ma["saturation"]
-    assert not [p.name for p in broken.iterdir() if p.name.startswith(".")]
+    assert temporaries(broken) == []
     if resume_with == "lava":     # Lava cannot count saturation: said, not reported as 0
         assert mb["saturation"] is None and "--engine fixed" in mb["saturation_note"]
         assert "not counted by --engine lava" in res.stderr

@@ -12,7 +12,6 @@ cases are drawn from a fixed seed (the same every run); ``CASES`` counts them
 (over 10,000 per run, besides ``tests/test_fuzz_loaders.py``'s hypothesis
 examples). A smaller number goes through the command line, in process.
 """
-import contextlib
 import io
 import os
 import warnings
@@ -21,6 +20,7 @@ import zipfile
 import numpy as np
 import pytest
 import yaml
+from support import main_in_process
 
 from compilers import export_rules, load_document
 from lava_eprop import config
@@ -29,7 +29,7 @@ from lava_eprop.errors import UserError
 from lava_eprop.inference import integer_spec, load_inputs
 from lava_eprop.network_file import TrainedNetwork, load_network, save_network
 from lava_eprop.netx_export import write_netx
-from lava_eprop.netx_run import _read_layout
+from lava_eprop.netx_run import read_netx, run_netx
 from lava_eprop.reference.params import init_weights
 from lava_eprop.runs import run_training
 from lava_eprop.tasks import make_task
@@ -293,30 +293,137 @@ def test_inputs_files(tmp_path, valid_files):
          lambda rng: mutate_npz(rng, members), lambda path: load_inputs(path, 5), "in.npz")
 
 
+H5_VALUES = [np.nan, np.inf, 1e300, -1, 0.5, 300, 2 ** 40, 0, True]
+H5_DTYPES = [np.float64, np.float32, np.int8, np.uint64, bool, np.complex128, "S3",
+             [("a", "<i8")]]
+
+
+def hostile_dataset(rng, group, key, old):
+    """Replace ``group[key]`` (a dataset ``old``, its array) by a hostile dataset."""
+    import h5py
+
+    del group[key]
+    kind = int(rng.integers(6))
+    if kind == 0:                          # another dtype
+        dtype = H5_DTYPES[int(rng.integers(len(H5_DTYPES)))]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                group[key] = np.zeros(np.shape(old), dtype)
+            except (TypeError, ValueError):
+                group[key] = np.zeros(np.shape(old))
+    elif kind == 1:                        # another shape
+        group[key] = np.zeros(hostile_shape(rng, np.shape(old))[:3] if np.ndim(old) else (2,),
+                              np.int64) if rng.integers(2) else np.zeros((0,), np.int64)
+    elif kind == 2 and np.asarray(old).dtype.kind in "biuf":   # a hostile value
+        arr = np.array(old, dtype=np.float64, copy=True)
+        arr.reshape(-1)[int(rng.integers(max(arr.size, 1)))] = H5_VALUES[
+            int(rng.integers(len(H5_VALUES)))] if arr.size else 0
+        group[key] = arr.astype(np.int64) if rng.integers(2) and np.all(np.isfinite(arr)) \
+            and np.all(np.abs(arr) < 2 ** 62) else arr
+    elif kind == 2:
+        group[key] = np.bytes_(H5_VALUES[int(rng.integers(len(H5_VALUES)))])
+    elif kind == 3:                        # a huge declared shape, no data (fill values)
+        group.create_dataset(key, shape=(10 ** 6, 10 ** 6), dtype=np.int64, chunks=(1, 64))
+    elif kind == 4:                        # a group in its place
+        group.create_group(key)
+    else:                                  # a link out of the file, or a dangling one
+        group[key] = (h5py.ExternalLink("/etc/hostname", "/x") if rng.integers(2)
+                      else h5py.SoftLink("/nowhere"))
+
+
+def mutate_h5(rng, valid: bytes, path) -> bytes:
+    """A hostile variant of the netx file ``valid``, edited with h5py (or its bytes)."""
+    import h5py
+
+    path.write_bytes(valid)
+    kind = int(rng.integers(6))
+    if kind == 5:
+        return mutate_bytes(rng, valid)
+    with h5py.File(path, "r+") as f:
+        names = []
+        f.visit(names.append)
+        name = names[int(rng.integers(len(names)))]
+        obj = f[name]
+        parent, key = f[obj.parent.name], name.rsplit("/", 1)[-1]
+        if kind == 0:
+            del parent[key]
+        elif kind == 1 and isinstance(obj, h5py.Dataset):
+            hostile_dataset(rng, parent, key, obj[()])
+        elif kind == 2:                    # an unexpected member
+            extra = ["delay", "bias", "neuron", "messageBits", "3", "weight_rec"][
+                int(rng.integers(6))]
+            target = obj if isinstance(obj, h5py.Group) else parent
+            if extra not in target:
+                target[extra] = np.zeros(2, np.int64)
+        elif kind == 3:                    # a layer type or string replaced
+            layer = f[f"layer/{int(rng.integers(3))}"]
+            del layer["type"]
+            layer["type"] = [b"conv", b"dense", b"input", b"\xff\xfe", "CUBA", b"x" * 500][
+                int(rng.integers(6))]
+        else:                              # the attributes
+            attr = "lava_eprop_readout_per_register"
+            if rng.integers(3) == 0:
+                del f.attrs[attr]
+            else:
+                f.attrs[attr] = [np.nan, -1.0, "x", np.zeros(3), 1e300 * 10][
+                    int(rng.integers(5))]
+    return path.read_bytes()
+
+
+def read_and_build_netx(path):
+    """``read_netx``; a file it accepts must also load in lava-dl's netx."""
+    from lava_eprop.lava_runtime import import_lava_runtime
+
+    import_lava_runtime()
+    from lava.lib.dl.netx.hdf5 import Network
+
+    read_netx(path)
+    Network(net_config=str(path)).net_config.f.close()
+
+
 def test_netx_files(tmp_path, valid_files):
-    """The layout check in front of lava-dl's netx loader (the loader itself, on a file
-    that passes the check but was edited inside, is not covered: issue 19, item 11)."""
+    """The check in front of lava-dl's netx loader, on files edited inside (every dataset
+    deleted, retyped, reshaped, given hostile values, a huge declared shape, links out of
+    the file, extra members, layer types, attributes) and byte-level damage; every file
+    it accepts loads in netx."""
     valid = (valid_files[1] / "net.h5").read_bytes()
-    fuzz(tmp_path, "netx", CASES["netx"], valid, lambda rng: mutate_bytes(rng, valid),
-         _read_layout, "n.h5")
+    scratch = tmp_path / "scratch.h5"
+    outcomes = fuzz(tmp_path, "netx", CASES["netx"], valid,
+                    lambda rng: mutate_h5(rng, valid, scratch), read_and_build_netx, "n.h5")
+    assert outcomes["accepted"] > CASES["netx"] // 20    # edited files netx loads, too
+
+
+def test_netx_runner_refuses_hostile_files_and_inputs_in_one_line(tmp_path, valid_files):
+    """``run_netx``, the Python API, end to end: edited files and non-0/1 or misshapen
+    inputs refused in one line before Lava starts; the valid file runs."""
+    import h5py
+
+    valid = valid_files[1] / "net.h5"
+    x = np.zeros((1, 3, 5))
+    for change in ("weight", "vThMant", "shape"):
+        path = tmp_path / f"{change}.h5"
+        path.write_bytes(valid.read_bytes())
+        with h5py.File(path, "r+") as f:
+            name = {"weight": "layer/1/weight", "vThMant": "layer/1/neuron/vThMant",
+                    "shape": "layer/0/shape"}[change]
+            value = f[name][()]
+            del f[name]
+            f[name] = np.full_like(value, 10 ** 6) if change != "weight" else value * 1e300
+        with pytest.raises(UserError, match=f"not a netx file as export-netx writes it .*"
+                                            f"{change}"):
+            run_netx(path, x)
+    for inputs, message in ((np.full((1, 3, 5), 0.5), "got 0.5 at index"),
+                            (np.full((1, 3, 5), 1e300), "got 1e.300"),
+                            (np.zeros((1, 3, 4)), r"shape \[trials >= 1, T >= 1, 5\]"),
+                            (np.zeros((3, 5)), "shape")):
+        with pytest.raises(UserError, match=message):
+            run_netx(valid, inputs)
+    out = run_netx(valid, np.ones((1, 3, 5), bool))
+    assert out["z"].shape == (1, 3, 6) and out["readout_v"].shape == (1, 3, 1)
 
 
 # ------------------------------------------------------------------ the command line
-def main_in_process(*args):
-    from lava_eprop.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-    return code, err.getvalue()
-
-
 def cli_case(case, args, folder, keep):
     code, err = main_in_process(*args)
     assert code in (0, 2), f"case {case}: exit {code}: {err}"

@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from support import main_in_process
 
 from compilers import load_document
 from lava_eprop import config
@@ -155,3 +156,45 @@ def test_arrays_read_through_the_archive_equal_numpys(tmp_path):
                 got = npz.array(key, "biufU")
                 assert got.dtype == want.dtype and got.flags.writeable
                 np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------- inputs that are not spikes
+def dataset_config(tmp_path, value):
+    x = (np.random.default_rng(0).random((6, 8, 3)) < 0.3).astype(np.float64)
+    x[2, 5, 1] = value
+    np.savez(tmp_path / "d.npz", inputs=x, targets=np.arange(6) % 2)
+    (tmp_path / "c.yaml").write_text(
+        f"task: {{name: dataset, path: '{tmp_path / 'd.npz'}'}}\n"
+        "network: {n_rec: 6}\ntraining: {iterations: 1, eval_trials: 2}\n"
+        "fixed_point: {input_rate_hz: 50}\n")
+    return tmp_path / "c.yaml"
+
+
+@pytest.mark.parametrize("value,shown", [(0.5, "0.5"), (1e300, "1e+300"), (-1.0, "-1")])
+@pytest.mark.parametrize("command", [["train", "--engine", "fixed"], ["train", "--engine", "lava"],
+                                     ["quant-report"]])
+def test_on_chip_commands_refuse_dataset_inputs_other_than_spikes(tmp_path, value, shown,
+                                                                  command):
+    """On chip 0.5 became 0 and 1e300 an invalid cast's garbage, without a word."""
+    cfg = dataset_config(tmp_path, value)
+    code, err = main_in_process(command[0], cfg, *command[1:], "--out", tmp_path / "o")
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"'inputs' holds {shown} at [2, 5, 1], which " in err
+    assert "(allowed on chip: 0/1 spikes; --engine float takes other values)" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_deploy_refuses_a_network_whose_dataset_inputs_are_not_spikes(tmp_path):
+    cfg = config.load(dataset_config(tmp_path, 0.5))
+    save_network(tmp_path / "net.npz", TrainedNetwork(
+        cfg, init_weights(cfg, 3, 2, np.random.default_rng(0)), "float"))
+    code, err = main_in_process("deploy", tmp_path / "net.npz", "--sim", "--out", tmp_path / "o")
+    assert code == 2 and "'inputs' holds 0.5 at [2, 5, 1], which deploy cannot send" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_float_engine_takes_dataset_inputs_other_than_spikes(tmp_path):
+    code, err = main_in_process("train", dataset_config(tmp_path, 0.5), "--out", tmp_path / "o",
+                                "--quiet")
+    assert code == 0, err
+    assert (tmp_path / "o" / "metrics.json").exists()

@@ -111,7 +111,7 @@ def test_export_netx_cli_writes_a_file_netx_loads_and_refuses_bad_input(tmp_path
     from lava_eprop.network_file import save_network
     cfg = from_dict(CONFIG)
     save_network(tmp_path / "net.npz",
-                 TrainedNetwork(cfg, init_weights(cfg, 20, 1, np.random.default_rng(0)), "f"))
+                 TrainedNetwork(cfg, init_weights(cfg, 20, 1, np.random.default_rng(0)), "float"))
     res = cli("export-netx", tmp_path / "net.npz", "-o", tmp_path / "net.h5")
     assert res.returncode == 0 and "note: reset" in res.stderr, res.stderr
     from lava.lib.dl.netx.hdf5 import Network
@@ -128,3 +128,14 @@ def test_export_netx_cli_writes_a_file_netx_loads_and_refuses_bad_input(tmp_path
     assert not (tmp_path / "x.h5").exists()
     with pytest.raises(UserError, match="not a netx file"):
         run_netx(tmp_path / "net.npz", np.zeros((1, 3, 20)))
+
+
+def test_a_layer_of_zero_weights_is_refused_as_netx_cannot_load_it(tmp_path):
+    """lava-dl 0.6.0's optimize_weight_bits divides 255 by the largest weight: an
+    all-zero readout would be written, then crash netx's loader (OverflowError)."""
+    cfg = from_dict({**CONFIG, "network": {**CONFIG["network"], "w_out_scale": 0.0}})
+    spec = integer_spec(TrainedNetwork(cfg, init_weights(cfg, 20, 1, np.random.default_rng(0)),
+                                       "float"))
+    with pytest.raises(UserError, match="the readout weights are all 0"):
+        write_netx(tmp_path / "n.h5", spec)
+    assert not list(tmp_path.iterdir())

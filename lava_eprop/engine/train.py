@@ -276,6 +276,8 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     The float initial weights, random or ``initial`` (:mod:`lava_eprop.initial`),
     become integers as the plan says (:func:`~lava_eprop.engine.spec.network_spec`),
     then move onto the even grid (:func:`grid_before_training`).
+    A task whose inputs are not all 0/1 spikes (a dataset's) is refused
+    (:meth:`~lava_eprop.tasks.Task.check_spikes`): on chip an input is a spike or none.
 
     The ``fixed`` engine counts every saturation and wrap-around of the
     training trials (:attr:`FastNetwork.counters`) into ``result.saturation``
@@ -306,6 +308,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     if t.method != "eprop":
         raise UserError(f"--method {t.method} with --engine {engine}: on-chip training is "
                         "e-prop (allowed: --method eprop, or --engine float)")
+    task.check_spikes(f"--engine {engine}")
     rng = np.random.default_rng(t.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -99,6 +99,7 @@ def quant_report(cfg, settings: Settings, progress: bool = True) -> tuple[dict, 
     ``training.seed``."""
     cfg = cfg.with_overrides(batch_size=settings.batch_size, seed=settings.seed)
     task = make_task(cfg)
+    task.check_spikes("quant-report's fixed-point model")
     kind, dt, seed = task.kind, cfg.network.dt, settings.seed
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

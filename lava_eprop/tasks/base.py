@@ -7,6 +7,22 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Shape:
+    """A task's sizes, known from its config alone (before it is built).
+
+    ``data_bytes`` is the memory the task itself takes while it is built and
+    holds its data (a dataset's arrays, the frozen pattern); ``n_samples`` the
+    trials a dataset holds (None: generated without end).
+    """
+
+    n_in: int
+    n_out: int
+    n_steps: int
+    data_bytes: int = 0
+    n_samples: int | None = None
+
+
+@dataclass(frozen=True)
 class Batch:
     """One batch of trials.
 
@@ -28,7 +44,8 @@ class Task:
     """A task: its sizes, its kind, and how to draw training and held-out batches.
 
     Subclasses set ``name``, ``kind`` (``regression`` or ``classification``),
-    ``n_in``, ``n_out``, ``n_steps`` and implement :meth:`sample`.
+    ``n_in``, ``n_out``, ``n_steps`` and implement :meth:`sample` and
+    :meth:`shape`.
     """
 
     name: str
@@ -36,6 +53,12 @@ class Task:
     n_in: int
     n_out: int
     n_steps: int
+
+    @staticmethod
+    def shape(*args) -> Shape:
+        """The sizes of the task the constructor's arguments describe, found without
+        building it (from the config; a dataset from its file's headers)."""
+        raise NotImplementedError
 
     def sample(self, size: int, rng: np.random.Generator) -> Batch:
         """Draw ``size`` training trials."""
@@ -48,6 +71,10 @@ class Task:
         its checkpoint has done. Tasks that draw trials with the run's generator
         alone need nothing here: the (restored) generator is their position.
         """
+
+    def check_spikes(self, where: str) -> None:
+        """Refuse inputs other than 0/1 spikes for ``where`` (on chip, an input is a
+        spike or none); generated tasks draw only spikes."""
 
     def held_out(self, size: int, seed: int) -> Batch:
         """A fixed set of evaluation trials (the same for the same ``seed``)."""

@@ -1,7 +1,8 @@
 """A user dataset loaded from an ``.npz`` file.
 
-The file holds ``inputs`` of shape [N, T, n_in] (finite numbers; spikes are
-0/1) and ``targets``: either integer class labels of shape [N] (a
+The file holds ``inputs`` of shape [N, T, n_in] (finite numbers: 0/1 spikes
+on chip, where any other value is refused; the float engine also takes other
+values, as input currents) and ``targets``: either integer class labels of shape [N] (a
 classification task: the decision is made in the last ``decision_window``
 steps, or over the whole trial) or signals of shape [N, T, n_out] (a
 regression task over every step). An optional ``held_out`` member (trial
@@ -19,7 +20,34 @@ import numpy as np
 
 from lava_eprop.errors import UserError
 from lava_eprop.loaders import NpzArchive
-from lava_eprop.tasks.base import Batch, Task
+from lava_eprop.tasks.base import Batch, Shape, Task
+
+
+def _open(path: Path) -> NpzArchive:
+    if not path.is_file():
+        raise UserError(f"dataset file '{path}' does not exist (task.path must name an .npz "
+                        "file)")
+    return NpzArchive(path, ".npz file")
+
+
+def _check_headers(npz: NpzArchive) -> None:
+    """Refuse a dataset archive whose members are missing, or whose headers declare
+    the wrong dtypes or numbers of dimensions."""
+    missing = [k for k in ("inputs", "targets") if k not in npz.names]
+    if missing:
+        raise UserError(f"{npz.path}: missing array '{missing[0]}' (an .npz dataset needs "
+                        f"'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out]; "
+                        f"found: {', '.join(sorted(npz.names)[:8]) or 'none'})")
+    npz.check("inputs", "biuf", (None, None, None), "[N, T, n_in]")
+    npz.check("targets", "biuf", (None,) * _targets_ndim(npz),
+              "[N] (class labels) or [N, T, n_out] (signals)")
+    if "held_out" in npz.names:
+        npz.check("held_out", "biu", (None,), "[n] trial indices or [N] boolean mask")
+
+
+def _targets_ndim(npz: NpzArchive) -> int:
+    ndim = len(npz.header("targets").shape)
+    return ndim if ndim in (1, 3) else 1
 
 
 def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -28,22 +56,34 @@ def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 
     Their dtypes and shapes are checked from the ``.npy`` headers before the
     arrays are read (:class:`~lava_eprop.loaders.NpzArchive`)."""
-    if not path.is_file():
-        raise UserError(f"dataset file '{path}' does not exist (task.path must name an .npz "
-                        "file)")
-    with NpzArchive(path, ".npz file") as npz:
-        missing = [k for k in ("inputs", "targets") if k not in npz.names]
-        if missing:
-            raise UserError(f"{path}: missing array '{missing[0]}' (an .npz dataset needs "
-                            f"'inputs' [N, T, n_in] and 'targets' [N] or [N, T, n_out]; "
-                            f"found: {', '.join(sorted(npz.names)[:8]) or 'none'})")
-        inputs = npz.array("inputs", "biuf", (None, None, None), "[N, T, n_in]")
-        ndim = len(npz.header("targets").shape)
-        targets = npz.array("targets", "biuf", (None,) * (ndim if ndim in (1, 3) else 1),
-                            "[N] (class labels) or [N, T, n_out] (signals)")
-        held = (npz.array("held_out", "biu", (None,), "[n] trial indices or [N] boolean mask")
-                if "held_out" in npz.names else None)
+    with _open(path) as npz:
+        _check_headers(npz)
+        inputs = npz.array("inputs", "biuf")
+        targets = npz.array("targets", "biuf")
+        held = npz.array("held_out", "biu") if "held_out" in npz.names else None
     return inputs, targets, held
+
+
+def dataset_shape(path: Path) -> Shape:
+    """The sizes of the dataset in ``path`` from its headers (the class labels of a
+    classification dataset are read: they set n_out); ``data_bytes`` counts the
+    arrays :class:`NpzDataset` holds and the temporaries of building it."""
+    with _open(path) as npz:
+        _check_headers(npz)
+        n, steps, n_in = npz.header("inputs").shape
+        item = npz.header("inputs").dtype.itemsize
+        targets = npz.header("targets")
+        if len(targets.shape) == 3:
+            n_out = targets.shape[2]
+            target_bytes = n * steps * n_out * (targets.dtype.itemsize + 8)
+        else:
+            labels = npz.array("targets", "biuf")
+            finite = labels[np.isfinite(labels)] if labels.dtype.kind == "f" else labels
+            top = int(np.clip(finite.max(), 0, 1023)) if finite.size else 0
+            n_out, target_bytes = max(top + 1, 2), n * steps * 8
+    # inputs as read and as float64, the finiteness test's booleans; the mask
+    data_bytes = n * steps * (n_in * (item + 9) + 1) + target_bytes
+    return Shape(n_in, n_out, steps, data_bytes=data_bytes, n_samples=n)
 
 
 def check_arrays(inputs: np.ndarray, targets: np.ndarray, where: str) -> str:
@@ -110,17 +150,25 @@ def held_out_indices(held: np.ndarray, n: int, where: str) -> np.ndarray:
     return idx
 
 
+def _path(task, base_dir: str) -> Path:
+    path = Path(task["path"])
+    return path if path.is_absolute() else Path(base_dir) / path
+
+
 class NpzDataset(Task):
     name = "dataset"
 
+    @staticmethod
+    def shape(task, base_dir: str) -> Shape:
+        return dataset_shape(_path(task, base_dir))
+
     def __init__(self, task, base_dir: str):
-        path = Path(task["path"])
-        if not path.is_absolute():
-            path = Path(base_dir) / path
+        path = _path(task, base_dir)
         inputs, targets, held = load_npz(path)
         self.kind = check_arrays(inputs, targets, str(path))
         n, self.n_steps, self.n_in = inputs.shape
         self.inputs = inputs.astype(np.float64)
+        self.path = path
         if self.kind == "classification":
             labels = targets.astype(np.int64)
             self.n_out = max(int(labels.max()) + 1, 2)
@@ -147,6 +195,14 @@ class NpzDataset(Task):
         if not self.shuffle:
             self.train_idx = np.sort(self.train_idx)
         self.served = 0       # training trials served so far (shuffle: false)
+
+    def check_spikes(self, where: str) -> None:
+        bad = (self.inputs != 0) & (self.inputs != 1)
+        if bad.any():
+            at = np.argwhere(bad)[0]
+            raise UserError(f"{self.path}: 'inputs' holds {self.inputs[tuple(at)]:g} at "
+                            f"{list(map(int, at))}, which {where} cannot send (allowed on "
+                            "chip: 0/1 spikes; --engine float takes other values)")
 
     def _take(self, idx: np.ndarray) -> Batch:
         return Batch(self.inputs[idx], self.targets[idx], self.mask[idx])

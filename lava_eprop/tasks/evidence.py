@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_eprop.tasks.base import Batch, Task, poisson
+from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 
 class EvidenceAccumulation(Task):
@@ -20,12 +20,17 @@ class EvidenceAccumulation(Task):
     kind = "classification"
     n_out = 2
 
+    @staticmethod
+    def shape(task, dt_ms: float) -> Shape:
+        silence = task["t_interval"] - task["t_cue"]
+        cue_end = silence + (task["n_cues"] - 1) * task["t_interval"] + task["t_cue"]
+        return Shape(task["n_in"], 2, cue_end + task["delay"] + task["recall_duration"])
+
     def __init__(self, task, dt_ms: float):
         self.t = dict(task)
         self.n_in = task["n_in"]
         self.silence = task["t_interval"] - task["t_cue"]
-        self.cue_end = self.silence + (task["n_cues"] - 1) * task["t_interval"] + task["t_cue"]
-        self.n_steps = self.cue_end + task["delay"] + task["recall_duration"]
+        self.n_steps = self.shape(task, dt_ms).n_steps
         self.p_spike = task["input_rate_hz"] * dt_ms / 1000.0
 
     def sample(self, size: int, rng: np.random.Generator) -> Batch:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_eprop.tasks.base import Batch, Task, poisson
+from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 
 def sum_of_sines(n_steps: int, dt_ms: float, periods_ms, rng: np.random.Generator) -> np.ndarray:
@@ -28,6 +28,13 @@ def sum_of_sines(n_steps: int, dt_ms: float, periods_ms, rng: np.random.Generato
 class PatternGeneration(Task):
     name = "pattern-generation"
     kind = "regression"
+
+    @staticmethod
+    def shape(task, dt_ms: float) -> Shape:
+        # building the pattern: rates, random draws, the spikes, bool temporaries
+        steps = task["n_steps"]
+        return Shape(task["n_in"], task["n_out"], steps,
+                     data_bytes=steps * (28 * task["n_in"] + 16 * task["n_out"]))
 
     def __init__(self, task, dt_ms: float):
         rng = np.random.default_rng(task["data_seed"])

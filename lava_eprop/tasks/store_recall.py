@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_eprop.tasks.base import Batch, Task, poisson
+from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 
 class StoreRecall(Task):
     name = "store-recall"
     kind = "classification"
     n_out = 2
+
+    @staticmethod
+    def shape(task, dt_ms: float) -> Shape:
+        return Shape(task["n_in"], 2, task["n_windows"] * task["window_steps"])
 
     def __init__(self, task, dt_ms: float):
         self.n_in = task["n_in"]
