@@ -183,7 +183,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "reg_tau_ms": Field("float", 1000.0, "time constant of the neurons' firing-rate trace "
                             "that the on-chip regulariser (training.reg_coeff) compares with "
                             "training.reg_rate_hz; 1 to 4095 time steps", **_POS, hi=1e6),
-        "rounding": Field("str", "lava", "CPU model of the learning engine's rounding of "
+        "rounding": Field("str", "stochastic", "CPU model of the learning engine's rounding of "
                           "weight and tag updates: lava = Lava 0.10's LearningDense model "
                           "(every product shift floored, one random number per step shared "
                           "by all synapses); stochastic = every product shift and every "
