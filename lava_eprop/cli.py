@@ -15,6 +15,7 @@ import click
 from lava_eprop import __version__
 from lava_eprop.config import PRESETS
 from lava_eprop.errors import NumericalError, UserError
+from lava_eprop.lava_runtime import require_lava
 
 class NonEmptyPath(click.Path):
     """``click.Path`` that refuses an empty value (``--out ""`` would mean the current
@@ -112,6 +113,8 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
     from lava_eprop import config as config_mod
     from lava_eprop.runs import run_training
 
+    if engine == "lava":
+        require_lava("train --engine lava")
     cfg = config_mod.load(config_or_preset).with_settings(settings).with_overrides(
         method=method, iterations=iterations, seed=seed)
     metrics = run_training(cfg, engine, out_dir, progress=not quiet,
@@ -218,6 +221,7 @@ def run(network, inputs_path, out_dir, hw, no_compare):
     from lava_eprop.inference import load_inputs
     from lava_eprop.network_file import load_network
 
+    require_lava("run")
     net = load_network(network)
     inputs = load_inputs(inputs_path, net.weights.w_in.shape[1])
     out = run_inference(net, network, inputs, out_dir, hardware=hw, compare=not no_compare)
@@ -238,6 +242,7 @@ def deploy_cmd(network, learn, sim, out_dir):
     from lava_eprop.deploy import deploy
     from lava_eprop.network_file import load_network
 
+    require_lava("deploy")
     out = deploy(load_network(network), network, out_dir, learn=learn, sim=sim)
     click.echo(f"wrote {out}/outputs.npz, summary.json" + (", network.npz" if learn else ""))
 
