@@ -15,3 +15,6 @@ Lava's runtime works on any supported Python:
 
 The tests compare all three with Lava where Lava is installed.
 """
+
+#: The Lava release these definitions copy.
+LAVA_NC_VERSION = "0.10.0"
