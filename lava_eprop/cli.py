@@ -205,6 +205,29 @@ def export_netx(network, output):
     click.echo(f"wrote {output}")
 
 
+@cli.command("export-nir")
+@click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
+@click.option("-o", "--output", required=True, type=NonEmptyPath(path_type=Path),
+              help="The NIR file to write (HDF5, atomically).")
+@click.option("--weights", type=click.Choice(["float", "chip"]), default="float",
+              show_default=True, help="float: the trained weights; chip: the quantised "
+              "on-chip weights (in float units). Stated in the file's metadata.")
+def export_nir(network, output, weights):
+    """Export a trained LIF network as a NIR graph (nir.read reads it back).
+
+    \b
+    Nodes: input, w_in (Linear), lif (LIF) with w_rec (Linear), w_out (Affine),
+    readout (LI), output. Refused: ALIF neurons, refractory periods. NIR's LIF
+    resets v to 0 at a spike, the product subtracts the threshold a step later;
+    see docs/nir.md for the mapping and the measured agreement.
+    """
+    from lava_eprop.network_file import load_network
+    from lava_eprop.nir_export import write_nir
+
+    write_nir(_output_file(output), load_network(network), weights)
+    click.echo(f"wrote {output} ({weights} weights)")
+
+
 @cli.command("run")
 @click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
 @click.option("--inputs", "inputs_path", required=True, type=NonEmptyPath(path_type=Path),
