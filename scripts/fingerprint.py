@@ -72,8 +72,9 @@ def main() -> None:
     if not args.write:
         print(json.dumps(found, indent=1))
         return
-    import numpy as np
     from importlib.metadata import PackageNotFoundError, version
+
+    import numpy as np
     try:
         lava = version("lava-nc")
     except PackageNotFoundError:

@@ -24,8 +24,8 @@ CORE_ONLY = os.environ.get("LAVA_EPROP_CORE_TESTS") == "1"
 _NEEDS_LAVA = re.compile(
     r"^(?:from|import) (?:lava\b|lava_helpers\b|process_models\b|torch\b"
     r"|lava_eprop\.(?:lava_graph|lava_run|netx_run|processes)\b)"
-    r"|^pytestmark = pytest\.mark\.lava\b", re.M)
-_TEST_IMPORT = re.compile(r"^from (test_\w+) import", re.M)
+    r"|^pytestmark = pytest\.mark\.lava\b", re.MULTILINE)
+_TEST_IMPORT = re.compile(r"^from (test_\w+) import", re.MULTILINE)
 _not_collected: list[str] = []
 
 

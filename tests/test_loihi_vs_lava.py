@@ -46,7 +46,7 @@ def ours(target: str, text: str):
 def lavas(target: str, text: str):
     try:
         rule = lava_rules.LoihiLearningRule(**{target: text})
-    except Exception:            # Lava refuses some strings with other exception types
+    except Exception:  # noqa: BLE001 -- Lava refuses some strings with other exception types
         return "refused"
     series = rule.active_product_series[target]
     return lava_products(series), series.decimate_exponent
@@ -121,7 +121,7 @@ def test_rules_the_compiler_emits_at_the_schema_edges_parse_as_in_lava(raw):
 def hand_written_rules():
     for name, scenario in SCENARIOS.items():
         rule = scenario.rule(1)
-        for target, series in rule.active_product_series.items():
+        for target in rule.active_product_series:
             yield name, target, getattr(rule, f"{target}_str")
     for i, text in enumerate(RULES_FOR_APPLIER):
         yield f"applier{i}", "dw", text
