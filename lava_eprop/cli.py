@@ -39,7 +39,9 @@ def cli():
     bit-exact fast engine or as Lava processes (train); Loihi 2 microcode
     learning rules (export-rule, show-rule); the quantization error of the
     fixed-point model (quant-report); deployment of trained networks (run,
-    export-netx, deploy). Tutorials: tutorials/01_quickstart.ipynb ff."""
+    export-netx, deploy) and export to NIR (export-nir). Lava's runtime (train
+    --engine lava, run, deploy) needs Python 3.10 with lava-nc; the rest runs on
+    Python 3.10-3.13. Tutorials: tutorials/01_quickstart.ipynb ff."""
 
 
 @cli.command(epilog=CONFIG_HELP)
