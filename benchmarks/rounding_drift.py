@@ -52,6 +52,7 @@ from compilers import compile_plan
 from lava_eprop.config import load
 from lava_eprop.engine.learning_dense import LearningDenseEngine
 from lava_eprop.engine.spec import network_spec
+from lava_eprop.loihi.rule import LearningRule
 from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
 
@@ -110,13 +111,12 @@ def _run(proj, seed: int, steps: int, rate: float, k: int) -> dict:
 
 def _negated(proj, seed: int):
     """The readout's rule with its weight update negated (the mirror's ``du``)."""
-    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
     plan = proj.plan
     (dw,) = plan.rules.values()
     if not dw.startswith("-") or " + " in dw or " - " in dw:
         raise SystemExit(f"expected a single negative product, got {dw!r}")
-    return Loihi3FLearningRule(dw=dw[1:], x1_impulse=plan.x1_impulse, x1_tau=plan.x1_tau,
-                               t_epoch=plan.t_epoch, rng_seed=seed)
+    return LearningRule.three_factor(dw=dw[1:], x1_impulse=plan.x1_impulse,
+                                     x1_tau=plan.x1_tau, t_epoch=plan.t_epoch, rng_seed=seed)
 
 
 def main() -> None:
@@ -133,7 +133,7 @@ def main() -> None:
     floor = np.mean([r["floor"] for r in runs])
     indep = float(np.sqrt(np.mean([r["var_indep"] for r in runs])))
     n_syn = proj.weights.size
-    print(f"{args.preset} readout ({n_syn} synapses, {proj.rule(0).dw_str}), {args.steps} "
+    print(f"{args.preset} readout ({n_syn} synapses, {proj.rule(0).dw}), {args.steps} "
           f"steps, {args.seeds} data seeds; exact change of the weight sum: 0")
     print(f"  weight sum change: mean {sums.mean():+.1f} weight units "
           f"({sums.mean() / n_syn:+.3f} per synapse), std {sums.std():.1f}")

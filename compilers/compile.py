@@ -116,7 +116,9 @@ def _tag_leak_range(check: Checker, leak: float, dt: float) -> str:
     def down(c):
         return min(c / (1 + tol), -math.expm1((1 - tol) * math.log1p(-c)))
 
-    def tau(x):
+    def tau(x):                          # a leak of 0 is an infinite time constant
+        if x <= 0:
+            return math.inf
         return -dt / math.log1p(-x) if x < 1 else 0.0
 
     scales = [m.value for m in magnitudes() if m.value < 1]

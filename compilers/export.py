@@ -4,7 +4,7 @@ A document (YAML or JSON, the same content) is::
 
     schema: lava-eprop/loihi-rules
     schema_version: 1
-    lava_nc_version: 0.10.0          # the Lava the rules were checked against
+    lava_nc_version: 0.10.0          # the Lava whose grammar the rules were checked against
     lava_eprop_version: ...
     widths: {trace: 7, weight: 9, ...}   # Lava's fixed-point widths, in bits
     plan: {...}                      # compilers.plan.Plan.to_dict()
@@ -31,7 +31,9 @@ from compilers.fixedpoint import WIDTHS
 from compilers.plan import Plan
 from lava_eprop.errors import UserError
 from lava_eprop.io import write_text
+from lava_eprop.lava_runtime import require_lava
 from lava_eprop.loaders import parse_yaml, read_text
+from lava_eprop.loihi import LAVA_NC_VERSION
 
 SCHEMA_NAME = "lava-eprop/loihi-rules"
 SCHEMA_VERSION = 1
@@ -69,9 +71,11 @@ def compile_config(config_or_preset) -> tuple[Plan, list[str]]:
 
 
 def document(plan: Plan) -> RuleDocument:
-    """A plan stamped with the installed versions."""
+    """A plan stamped with the Lava release whose rule grammar and widths the
+    compiler checks against (:data:`lava_eprop.loihi.LAVA_NC_VERSION`, with or
+    without lava-nc installed) and the package version."""
     from lava_eprop import __version__
-    return RuleDocument(plan, version("lava-nc"), __version__)
+    return RuleDocument(plan, LAVA_NC_VERSION, __version__)
 
 
 def dumps(doc: RuleDocument, fmt: str) -> str:
@@ -149,6 +153,7 @@ def load_document(path: str | Path) -> RuleDocument:
 def load_rules(path: str | Path, rng_seed: int | None = None) -> dict:
     """Lava ``Loihi3FLearningRule`` objects of an exported file, by projection name."""
     doc = load_document(path)
+    require_lava("loading rules into Lava's Loihi3FLearningRule")
     if doc.lava_nc_version != version("lava-nc"):
         warnings.warn(f"{path}: exported for lava-nc {doc.lava_nc_version}, running "
                       f"{version('lava-nc')}", stacklevel=2)

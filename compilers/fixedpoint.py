@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lava.magma.core.learning import constants as lc
+from lava_eprop.loihi import constants as lc
 
 EXPONENT_RANGE = (-7, 8)
 DECAY_BITS = 12

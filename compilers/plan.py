@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields
 from compilers.fixedpoint import Approximation
 from compilers.rules import TARGETS, Product, parse
 from lava_eprop.errors import UserError
+from lava_eprop.loihi.rule import LearningRule
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,25 @@ class Projection:
         return {k: parse(k, v, f"projection {self.name}, rule {k}")
                 for k, v in self.rules.items()}
 
-    def learning_rule(self, rng_seed: int | None = None):
-        """Lava's ``Loihi3FLearningRule`` of this projection."""
-        from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+    def rule(self, rng_seed: int | None = None) -> LearningRule:
+        """This projection's three-factor rule as the fast engine reads it
+        (what Lava's ``Loihi3FLearningRule`` holds; no Lava needed)."""
         self.products()
         try:
-            return Loihi3FLearningRule(**self.rules, x1_impulse=self.x1_impulse,
-                                       x1_tau=self.x1_tau, t_epoch=self.t_epoch,
-                                       rng_seed=rng_seed)
+            return LearningRule.three_factor(**self.rules, x1_impulse=self.x1_impulse,
+                                             x1_tau=self.x1_tau, t_epoch=self.t_epoch,
+                                             rng_seed=rng_seed)
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"projection {self.name}: Loihi's rule grammar refuses the "
+                            f"rules: {exc}") from None
+
+    def learning_rule(self, rng_seed: int | None = None):
+        """Lava's ``Loihi3FLearningRule`` of this projection (needs lava-nc)."""
+        rule = self.rule(rng_seed)
+        try:
+            return rule.to_lava()
+        except UserError:
+            raise
         except (ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
             raise UserError(f"projection {self.name}: Lava refuses the rules: {exc}") from None
 

@@ -27,10 +27,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lava.magma.core.learning import constants as lc
-
 from compilers.fixedpoint import EXPONENT_RANGE, Scale
 from lava_eprop.errors import UserError
+from lava_eprop.loihi import constants as lc
 
 FACTOR_WIDTH = {"x1": lc.W_TRACE, "x2": lc.W_TRACE, "y1": lc.W_TRACE, "y2": lc.W_TRACE,
                 "y3": lc.W_TRACE, "w": lc.W_WEIGHTS_S, "t": lc.W_TAG_1_S, "d": lc.W_TAG_2_S}

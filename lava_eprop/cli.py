@@ -15,6 +15,7 @@ import click
 from lava_eprop import __version__
 from lava_eprop.config import PRESETS
 from lava_eprop.errors import NumericalError, UserError
+from lava_eprop.lava_runtime import require_lava
 
 class NonEmptyPath(click.Path):
     """``click.Path`` that refuses an empty value (``--out ""`` would mean the current
@@ -46,9 +47,10 @@ def cli():
     bit-exact fast engine or as Lava processes (train); Loihi 2 microcode
     learning rules (export-rule, show-rule); the quantization error of the
     fixed-point model (quant-report); deployment of trained networks (run,
-    export-netx, deploy); the presets and their configs (presets, show-config).
-    Python: import lava_eprop (the same functions). Tutorials:
-    tutorials/01_quickstart.ipynb ff."""
+    export-netx, deploy), export to NIR (export-nir); the presets and their configs
+    (presets, show-config). Lava's runtime (train --engine lava, run, deploy) needs
+    Python 3.10 with lava-nc; the rest runs on Python 3.10-3.13. Python: import
+    lava_eprop (the same functions). Tutorials: tutorials/01_quickstart.ipynb ff."""
 
 
 @cli.command("presets")
@@ -153,6 +155,8 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
     """
     import json
 
+    if engine == "lava":
+        require_lava("train --engine lava")
     from lava_eprop.api import train as train_network
 
     run = train_network(config_or_preset, engine, out_dir, seed=seed, iterations=iterations,
@@ -244,6 +248,29 @@ def export_netx(network, output):
     click.echo(f"wrote {output}")
 
 
+@cli.command("export-nir")
+@click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
+@click.option("-o", "--output", required=True, type=NonEmptyPath(path_type=Path),
+              help="The NIR file to write (HDF5, atomically).")
+@click.option("--weights", type=click.Choice(["float", "chip"]), default="float",
+              show_default=True, help="float: the trained weights; chip: the quantised "
+              "on-chip weights (in float units). Stated in the file's metadata.")
+def export_nir(network, output, weights):
+    """Export a trained LIF network as a NIR graph (nir.read reads it back).
+
+    \b
+    Nodes: input, w_in (Linear), lif (LIF) with w_rec (Linear), w_out (Affine),
+    readout (LI), output. Refused: ALIF neurons, refractory periods. NIR's LIF
+    resets v to 0 at a spike, the product subtracts the threshold a step later;
+    see docs/nir.md for the mapping and the measured agreement.
+    """
+    from lava_eprop.network_file import load_network
+    from lava_eprop.nir_export import write_nir
+
+    write_nir(_output_file(output), load_network(network), weights)
+    click.echo(f"wrote {output} ({weights} weights)")
+
+
 @cli.command("run")
 @click.argument("network", metavar="NETWORK.npz", type=NETWORK_ARG)
 @click.option("--inputs", "inputs_path", required=True, type=NonEmptyPath(path_type=Path),
@@ -262,6 +289,7 @@ def run(network, inputs_path, out_dir, hw, no_compare):
     from lava_eprop.api import run as run_network
     from lava_eprop.deploy import default_out_dir
 
+    require_lava("run")
     out = out_dir if out_dir is not None else default_out_dir(network, "inference")
     result = run_network(network, inputs_path, out, hardware=hw, compare=not no_compare)
     if result.score is not None:
@@ -288,6 +316,7 @@ def deploy_cmd(network, learn, sim, out_dir):
     from lava_eprop.deploy import default_out_dir, deploy
     from lava_eprop.network_file import load_network
 
+    require_lava("deploy")
     out = out_dir if out_dir is not None else default_out_dir(network, "deploy")
     result = deploy(load_network(network), network, out, learn=learn, sim=sim)
     click.echo(f"held-out trial of {result.summary['task']}: {_score_text(result.score)}")

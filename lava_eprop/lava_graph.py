@@ -84,7 +84,7 @@ class LavaGraph:
                 (p.weights * 2.0 ** p.weight_exp, 0)
             if learn:
                 self.dense[name] = LearningDense(weights=weights,
-                                                 learning_rule=p.rule(spec.rule_seed(name, seed)),
+                                                 learning_rule=p.rule(spec.rule_seed(name, seed)).to_lava(),
                                                  weight_exp=exp, name=name)
             else:
                 self.dense[name] = Dense(weights=weights, weight_exp=exp, name=name,

@@ -1,11 +1,70 @@
-"""Shared helpers: small configs and networks for fast tests."""
+"""Shared helpers: small configs and networks for fast tests; the ``lava`` marker.
+
+Tests that need the Python 3.10 set-up (lava-nc, and PyTorch of the dl extra)
+carry the ``lava`` marker: every test of a module that imports Lava, its
+processes or runners, or torch, that sets ``pytestmark = pytest.mark.lava``
+or imports such a test module, and single tests marked so. They always run,
+unless ``LAVA_EPROP_CORE_TESTS=1`` (``scripts/test``'s second run, on a Python
+without Lava) asks for the core suite: then such modules are not collected and
+marked tests are deselected, both counted in the report header and summary.
+"""
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lava_eprop.config import from_dict
 from lava_eprop.reference.params import init_weights, net_params
+
+CORE_ONLY = os.environ.get("LAVA_EPROP_CORE_TESTS") == "1"
+_NEEDS_LAVA = re.compile(
+    r"^(?:from|import) (?:lava\b|lava_helpers\b|process_models\b|torch\b"
+    r"|lava_eprop\.(?:lava_graph|lava_run|netx_run|processes)\b)"
+    r"|^pytestmark = pytest\.mark\.lava\b", re.MULTILINE)
+_TEST_IMPORT = re.compile(r"^from (test_\w+) import", re.MULTILINE)
+_not_collected: list[str] = []
+
+
+def needs_lava(path: Path) -> bool:
+    """Whether a test module imports Lava or PyTorch (the dl extra), marks
+    itself ``lava``, or imports a test module that does."""
+    text = path.read_text(encoding="utf-8")
+    return bool(_NEEDS_LAVA.search(text)) or any(
+        needs_lava(path.with_name(f"{name}.py")) for name in _TEST_IMPORT.findall(text))
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    if CORE_ONLY and collection_path.name.startswith("test_") \
+            and collection_path.suffix == ".py" and needs_lava(collection_path):
+        _not_collected.append(collection_path.name)
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if needs_lava(Path(item.module.__file__)):
+            item.add_marker(pytest.mark.lava)
+    if CORE_ONLY:
+        lava = [item for item in items if item.get_closest_marker("lava")]
+        config.hook.pytest_deselected(items=lava)
+        items[:] = [item for item in items if not item.get_closest_marker("lava")]
+
+
+def pytest_report_header(config):
+    if CORE_ONLY:
+        return "core suite (LAVA_EPROP_CORE_TESTS=1): tests marked lava deselected"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _not_collected:
+        terminalreporter.write_line(f"core suite: {len(_not_collected)} modules that need Lava "
+                                    f"not collected: {' '.join(sorted(_not_collected))}")
 
 
 def small_config(neuron="lif", feedback="symmetric", **network):

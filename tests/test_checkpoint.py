@@ -75,10 +75,12 @@ def test_numerical_fault_keeps_the_last_good_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("engine,resume_with,iterations,steps,every,rounding", [
     ("fixed", "fixed", 16, 100, 4, "lava"),
-    ("lava", "lava", 6, 40, 2, "lava"),     # one Lava run per trial: kept small
-    ("fixed", "lava", 6, 40, 2, "lava"),    # the engines train bit-identically: checkpoints interchange
+    pytest.param("lava", "lava", 6, 40, 2, "lava",   # one Lava run per trial: kept small
+                 marks=pytest.mark.lava),
+    pytest.param("fixed", "lava", 6, 40, 2, "lava",  # the engines train bit-identically:
+                 marks=pytest.mark.lava),           # checkpoints interchange
     ("fixed", "fixed", 8, 100, 2, "stochastic"),  # the second model: keyed numbers
-    ("fixed", "lava", 6, 40, 2, "stochastic"),
+    pytest.param("fixed", "lava", 6, 40, 2, "stochastic", marks=pytest.mark.lava),
 ])
 def test_killed_and_resumed_on_chip_run_equals_an_uninterrupted_one(
         tmp_path, engine, resume_with, iterations, steps, every, rounding):

@@ -32,6 +32,7 @@ def test_train_writes_metrics_network_and_plots(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
+@pytest.mark.lava                     # BPTT needs PyTorch (the dl extra)
 def test_train_classification_with_bptt_reports_accuracy(tmp_path):
     cfg = tmp_path / "ea.yaml"
     cfg.write_text("task: {name: evidence-accumulation, delay: 20, n_cues: 3}\n"

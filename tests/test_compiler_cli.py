@@ -25,6 +25,7 @@ def test_export_rule_writes_yaml_to_stdout_and_warnings_to_stderr():
                if "Prophesee" not in line)
 
 
+@pytest.mark.lava
 def test_export_rule_writes_json_file_that_loads_into_lava(tmp_path):
     out = tmp_path / "rules.json"
     res = cli("export-rule", "evidence-accumulation", "--format", "json", "-o", out)

@@ -9,7 +9,6 @@ from copy import deepcopy
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
-from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 
 from compilers.checks import FixedPointWarning
 from compilers.compile import compile_plan
@@ -17,6 +16,7 @@ from compilers.export import document, dumps, export_rules, load_document, load_
 from compilers.plan import Plan
 from lava_eprop.config import PRESETS, from_dict, load
 from lava_eprop.errors import UserError
+from lava_eprop.loihi.rule import LearningRule
 
 MESSAGE = re.compile(r"^[a-z_]+\.[a-z_]+ = [^\n]+: [^\n]+ \(allowed: [^\n]*\)$")
 
@@ -40,7 +40,9 @@ def test_export_load_export_is_byte_identical(tmp_path, name, fmt):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.lava
 def test_document_is_versioned_and_loads_into_lava_rules(tmp_path):
+    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
     path = tmp_path / "rules.json"
     export_rules("evidence-accumulation", "json", path)
     raw = json.loads(path.read_text())
@@ -143,7 +145,7 @@ def compiles_or_refuses_as_documented(raw) -> bool:
         assert MESSAGE.match(str(exc)), str(exc)
         return False
     for proj in plan.projections:
-        assert isinstance(proj.learning_rule(), Loihi3FLearningRule)
+        assert isinstance(proj.rule(), LearningRule)   # Lava's: tests/test_loihi_vs_lava.py
         assert 1 <= proj.x1_impulse <= 127 and 1 <= proj.x1_tau <= 255
         assert -8 <= proj.weight_exp <= 7
     for group in plan.groups:

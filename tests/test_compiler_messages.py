@@ -154,3 +154,15 @@ def test_a_tag_leak_between_two_scales_names_the_tau_out_gap_and_its_edges_pass(
     for edge in (float(m[1]), float(m[2])):
         raw["network"]["tau_out"] = edge
         assert not _refuses_tag_kappa(raw), edge
+
+
+def test_a_tolerance_of_one_does_not_break_the_tag_leak_check():
+    """Found by hypothesis: tolerance 1 made the accepted leak interval reach 0, whose
+    time constant (infinite) was computed as a division by zero."""
+    from compilers import compile_plan
+    from lava_eprop.config import from_dict
+
+    cfg = from_dict({"task": {"name": "pattern-generation", "input_rate_hz": 0.0},
+                     "network": {"tau_out": 64.0, "dt": 0.5},
+                     "fixed_point": {"tolerance": 1.0}})
+    assert compile_plan(cfg).projections

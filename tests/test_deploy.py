@@ -10,6 +10,8 @@ from lava_eprop.config import from_dict
 from lava_eprop.network_file import TrainedNetwork, load_network, save_network
 from lava_eprop.reference.params import init_weights
 
+pytestmark = pytest.mark.lava     # run and deploy build the Lava graph
+
 ALIF = {"task": {"name": "pattern-generation", "n_in": 10, "n_steps": 60},
         "network": {"n_rec": 12, "neuron": "alif", "tau_a": 200.0, "beta": 0.05, "v_th": 0.03,
                     "refractory_steps": 2, "input_scaling": True}}

@@ -26,6 +26,7 @@ SMALL = {"task": {"name": "pattern-generation", "n_in": 12, "n_steps": 80},
                       "eval_trials": 1, "eval_every": 1, "reg_rate_hz": 10.0}}
 
 
+@pytest.mark.lava
 def test_fixed_and_lava_engines_train_bit_identically():
     cfg = config.from_dict(SMALL)
     task = make_task(cfg)

@@ -14,6 +14,8 @@ from lava_eprop.reference.bptt import autograd_gradients
 from lava_eprop.reference.eprop import batch_gradients
 from lava_eprop.reference.network import loss_terms, simulate
 
+pytestmark = pytest.mark.lava     # BPTT needs PyTorch (the dl extra)
+
 REG = dict(reg_coeff=5.0, reg_rate_hz=10.0)
 CASES = [
     # neuron, kind, refractory steps, input scaling

@@ -5,13 +5,20 @@ import warnings
 import numpy as np
 import pytest
 from conftest import small_config
-from lava.utils.weightutils import SignMode
 
 from compilers import compile_plan
 from lava_eprop.engine import FastNetwork, neurons
 from lava_eprop.engine.learning_dense import truncate_weights
 from lava_eprop.engine.spec import network_spec
-from lava_eprop.quant.twin import Arith, TwinDense, TwinNetwork, TwinState, rec_step, twin_weights
+from lava_eprop.loihi.constants import SignMode
+from lava_eprop.quant.twin import (
+    Arith,
+    TwinDense,
+    TwinNetwork,
+    TwinState,
+    rec_step,
+    twin_weights,
+)
 from lava_eprop.reference.params import init_weights
 
 N_IN, N_OUT = 30, 2

@@ -18,9 +18,9 @@ no traces. :class:`lava_eprop.engine.network.FastNetwork` uses it with
 from __future__ import annotations
 
 import numpy as np
-from lava.utils.weightutils import SignMode, clip_weights
 
 from lava_eprop.engine.learning_dense import truncate_weights
+from lava_eprop.loihi.constants import SignMode, as_sign_mode, clip_weights
 
 #: Exactness bound of the float64 accumulation: |sum| <= n_pre * 2^8 < 2^53.
 _MAX_PRE = 2 ** 44
@@ -51,6 +51,7 @@ class DenseEngine:
             raise ValueError(f"weights must be (n_post, n_pre), got shape {weights.shape}")
         if weights.shape[1] >= _MAX_PRE:
             raise ValueError("at most 2^44 presynaptic neurons are supported")
+        sign_mode = as_sign_mode(sign_mode)
         clipped = clip_weights(weights.astype(np.int32), sign_mode, num_bits=8)
         self.weights = truncate_weights(clipped, sign_mode, num_weight_bits)
         self.weight_exp = weight_exp

@@ -30,11 +30,11 @@ the NumPy path counts the same events.
 """
 from __future__ import annotations
 
-import lava.magma.core.learning.string_symbols as sym
 import numpy as np
 
 from lava_eprop.engine import rule_eval
 from lava_eprop.engine.traces import TRACE_MAX
+from lava_eprop.loihi import symbols as sym
 
 try:
     import numba

@@ -85,13 +85,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from lava.magma.core.learning.constants import W_WEIGHTS_S, W_WEIGHTS_U, GradedSpikeCfg
-from lava.magma.core.learning.learning_rule import (
-    Loihi2FLearningRule,
-    Loihi3FLearningRule,
-    LoihiLearningRule,
-)
-from lava.utils.weightutils import SignMode
 
 from lava_eprop.engine import fused as fused_kernel
 from lava_eprop.engine import rule_codegen, rule_eval
@@ -103,6 +96,14 @@ from lava_eprop.engine.traces import (
     epoch_history,
     split_impulses,
 )
+from lava_eprop.loihi.constants import (
+    W_WEIGHTS_S,
+    W_WEIGHTS_U,
+    GradedSpikeCfg,
+    SignMode,
+    as_sign_mode,
+)
+from lava_eprop.loihi.rule import LearningRule, as_learning_rule
 
 PRE_TRACES = ("x1", "x2")
 POST_TRACES = ("y1", "y2", "y3")
@@ -129,7 +130,9 @@ def _unstack(history: list) -> list:
 
 def truncate_weights(weights: np.ndarray, sign_mode: SignMode,
                      num_weight_bits: int) -> np.ndarray:
-    """Drop the low bits Lava drops on the first step (``truncate_weights``)."""
+    """Drop the low bits Lava drops on the first step (``truncate_weights``);
+    ``sign_mode`` may also be Lava's ``SignMode``."""
+    sign_mode = as_sign_mode(sign_mode)
     flip = -1 if sign_mode == SignMode.INHIBITORY else 1
     # 8-bit weight magnitude (+ sign bit when mixed) keeps num_weight_bits
     bits = W_WEIGHTS_U - num_weight_bits + int(sign_mode == SignMode.MIXED)
@@ -144,15 +147,17 @@ class LearningDenseEngine:
     ----------
     weights : array_like, int, (n_post, n_pre) or (n_instances, n_post, n_pre)
         Initial weights (cast to int32 as Lava does; truncated on step 1).
-    learning_rule : LoihiLearningRule
-        The rule (``Loihi3FLearningRule``, ``Loihi2FLearningRule`` or the
-        plain base class, each handled as Lava handles it).
+    learning_rule : LearningRule or Lava rule
+        The rule: a :class:`~lava_eprop.loihi.rule.LearningRule` or Lava's
+        ``Loihi3FLearningRule``, ``Loihi2FLearningRule`` or their plain base
+        class, each kind handled as Lava handles it.
     n_instances : int
         Number of independent instances.
     tag_1, tag_2 : array_like, optional
         Initial tags ``t`` and ``d`` (zeros by default), shaped like weights.
     num_weight_bits, weight_exp, sign_mode, num_message_bits
-        As for Lava's ``LearningDense`` (sign_mode defaults to MIXED there).
+        As for Lava's ``LearningDense`` (sign_mode defaults to MIXED there;
+        the product's or Lava's ``SignMode``).
     graded_spike_cfg : GradedSpikeCfg
         Only ``USE_REGULAR_IMPULSE`` is supported.
     rng_seeds : sequence of int, optional
@@ -185,7 +190,7 @@ class LearningDenseEngine:
         Whether the compiled path runs the steps.
     """
 
-    def __init__(self, *, weights, learning_rule: LoihiLearningRule, n_instances: int = 1,
+    def __init__(self, *, weights, learning_rule: LearningRule, n_instances: int = 1,
                  tag_1=None, tag_2=None, num_weight_bits: int = 8, weight_exp: int = 0,
                  sign_mode: SignMode = SignMode.MIXED, num_message_bits: int = 0,
                  graded_spike_cfg: GradedSpikeCfg = GradedSpikeCfg.USE_REGULAR_IMPULSE,
@@ -197,6 +202,7 @@ class LearningDenseEngine:
         if graded_spike_cfg != GradedSpikeCfg.USE_REGULAR_IMPULSE:
             raise NotImplementedError("only GradedSpikeCfg.USE_REGULAR_IMPULSE is emulated, "
                                       f"got {graded_spike_cfg!r}")
+        sign_mode = as_sign_mode(sign_mode)
         if sign_mode not in (SignMode.MIXED, SignMode.EXCITATORY, SignMode.INHIBITORY):
             raise ValueError("sign_mode must be MIXED, EXCITATORY or INHIBITORY, "
                              f"got {sign_mode!r}")
@@ -219,13 +225,9 @@ class LearningDenseEngine:
         self.weight_exp = weight_exp
         self.sign_mode = sign_mode
         self.num_message_bits = num_message_bits
+        learning_rule = as_learning_rule(learning_rule)
         self.rule = learning_rule
-        if isinstance(learning_rule, Loihi2FLearningRule):
-            self.rule_kind = "2F"
-        elif isinstance(learning_rule, Loihi3FLearningRule):
-            self.rule_kind = "3F"
-        else:
-            self.rule_kind = "plain"  # Lava reads neither bap nor y values then
+        self.rule_kind = learning_rule.kind  # plain: Lava reads neither bap nor y values
         self.t_epoch = learning_rule.t_epoch
         self._plans = rule_eval.compile_rules(learning_rule)
         used = {f.var for plan in self._plans for p in plan.products for f in p.factors}

@@ -16,11 +16,11 @@ values (n, n_post, 1), values read at another neuron's spike step
 """
 from __future__ import annotations
 
-import lava.magma.core.learning.string_symbols as sym
 import numpy as np
 
 from lava_eprop.engine import rule_eval
 from lava_eprop.engine.traces import at_other_time, at_own_time
+from lava_eprop.loihi import symbols as sym
 
 
 class EpochOperands:

@@ -29,7 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from lava.magma.core.learning.constants import W_TRACE
+
+from lava_eprop.loihi.constants import W_TRACE
 
 #: Seed Lava's ``ConnVarRandom()`` is created with: ``rng_seed`` is ignored.
 SYNAPTIC_VARIABLE_SEED = 2

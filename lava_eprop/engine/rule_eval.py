@@ -1,10 +1,10 @@
 """Fixed-point evaluation of Loihi sum-of-products learning rules.
 
-A rule string (``dw``, ``dd``, ``dt`` of a ``LoihiLearningRule``) is parsed
-by Lava itself (``SymbolicEquation`` -> ``ProductSeries``,
-``lava/magma/core/learning/product_series.py``), so the engine reads exactly
-the products, dependencies, factors, constants and scales that Lava's model
-reads. :func:`compile_rules` turns them into small plans; :func:`update`
+A rule string (``dw``, ``dd``, ``dt`` of a learning rule) is parsed by
+:mod:`lava_eprop.loihi.grammar`, which yields the products, dependencies,
+factors, constants and scales that Lava's ``SymbolicEquation`` ->
+``ProductSeries`` (``lava/magma/core/learning/product_series.py``) yields
+(the tests compare them), so the engine reads what Lava's model reads. :func:`compile_rules` turns them into small plans; :func:`update`
 executes one plan with the integer semantics of ``LearningRuleApplierBitApprox``
 (``lava/magma/core/learning/learning_rule_applier.py``) and the surrounding
 ``_apply_learning_rules`` of ``LearningConnectionModelBitApproximate``
@@ -62,9 +62,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import lava.magma.core.learning.string_symbols as sym
 import numpy as np
-from lava.magma.core.learning.constants import (
+
+# NumPy's clip ufunc, several times faster than np.clip on small int32 arrays
+# (numpy._core: NumPy >= 1.26; np.core is deprecated in NumPy 2)
+from numpy._core.umath import clip as _clip
+
+from lava_eprop.engine import counter_rng
+from lava_eprop.loihi import symbols as sym
+from lava_eprop.loihi.constants import (
     FACTOR_TO_WIDTH_DICT,
     W_ACCUMULATOR_S,
     W_ACCUMULATOR_U,
@@ -74,11 +80,9 @@ from lava.magma.core.learning.constants import (
     W_TAG_1_U,
     W_TAG_2_U,
     W_WEIGHTS_U,
+    SignMode,
 )
-from lava.magma.core.learning.learning_rule import LoihiLearningRule
-from lava.utils.weightutils import SignMode
-
-from lava_eprop.engine import counter_rng
+from lava_eprop.loihi.rule import LearningRule, as_learning_rule
 
 #: Accumulator saturation bounds (Lava clips to [-2^15 - 1, 2^15 - 1]).
 ACC_MIN = -(2 ** W_ACCUMULATOR_U) - 1
@@ -94,12 +98,11 @@ PRE, POST, SYNAPSE = "pre", "post", "synapse"
 _INT32_LIMIT = 2 ** 31
 
 
-
 def _saturate(values: np.ndarray, low: int, high: int) -> np.ndarray:
     """Clip in place; the clip itself (several times slower than a min and a
     max for int32) runs only when some value is out of range."""
     if values.min() < low or values.max() > high:
-        np.core.umath.clip(values, low, high, out=values)
+        _clip(values, low, high, out=values)
     return values
 
 
@@ -174,9 +177,14 @@ def _side(var: str, dependency: str) -> str:
     return {sym.X0: PRE, sym.Y0: POST}.get(var, SYNAPSE)
 
 
-def compile_rules(rule: LoihiLearningRule) -> tuple[RulePlan, ...]:
-    """Plans of every rule the learning rule defines, in Lava's order (dw, dd, dt)."""
+def compile_rules(rule) -> tuple[RulePlan, ...]:
+    """Plans of every rule the learning rule defines, in Lava's order (dw, dd, dt).
+
+    ``rule`` is a :class:`~lava_eprop.loihi.rule.LearningRule` or a Lava rule
+    object (read by :func:`~lava_eprop.loihi.rule.as_learning_rule`).
+    """
     plans = []
+    rule: LearningRule = as_learning_rule(rule)
     for target, series in rule.active_product_series.items():
         products = []
         for product in series.products:
@@ -205,7 +213,7 @@ def saturate_factor(raw, factor: FactorPlan) -> np.ndarray:
     if factor.is_sgn:
         return np.sign(value).astype(np.int32)
     bound = 2 ** factor.width
-    return np.core.umath.clip(value, -bound, bound - 1).astype(np.int32)
+    return _clip(value, -bound, bound - 1).astype(np.int32)
 
 
 class Operands(Protocol):

@@ -62,7 +62,9 @@ class ProjectionSpec:
     plan: Projection
 
     def rule(self, rng_seed: int | None = None):
-        return self.plan.learning_rule(rng_seed=rng_seed)
+        """The projection's :class:`~lava_eprop.loihi.rule.LearningRule`
+        (``.to_lava()`` gives Lava's ``Loihi3FLearningRule``)."""
+        return self.plan.rule(rng_seed=rng_seed)
 
 
 @dataclass(frozen=True)

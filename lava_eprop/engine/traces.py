@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from lava.magma.core.learning.constants import W_TRACE, W_TRACE_FRACTIONAL_PART
+
+from lava_eprop.loihi.constants import W_TRACE, W_TRACE_FRACTIONAL_PART
 
 #: Largest trace value: traces are 7-bit unsigned on Loihi 2.
 TRACE_MAX = 2 ** W_TRACE - 1

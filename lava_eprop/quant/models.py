@@ -26,11 +26,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from lava.utils.weightutils import SignMode
 
 from lava_eprop.engine import FastNetwork
 from lava_eprop.engine.learning_dense import truncate_weights
 from lava_eprop.engine.spec import NetworkSpec
+from lava_eprop.loihi.constants import SignMode
 from lava_eprop.quant.saturation import SaturationWatch
 from lava_eprop.quant.twin import TwinNetwork
 from lava_eprop.reference.eprop import OnlineEprop
