@@ -12,9 +12,12 @@ Then the same network and schedule trained by ``lava-eprop train`` both ways
 for ``--iterations`` iterations: the float reference (``--engine float``, e-prop
 with ``update: online``, one trial per iteration) and the fixed-point engine
 (``--engine fixed``), and the ratio of their training times. Prints the
-numbers and their ratios; it asserts nothing about time.
+numbers and their ratios; it asserts nothing about time. ``--rounding``
+picks the learning-engine model (``fixed_point.rounding``; default the
+config's default, ``stochastic``).
 
     .venv/bin/python benchmarks/engine_speed.py [--steps N] [--iterations K] [--skip-lava]
+        [--rounding lava|stochastic]
 """
 from __future__ import annotations
 
@@ -34,10 +37,14 @@ from lava_eprop.reference.train import train_float
 from lava_eprop.tasks import make_task
 
 
+ROUNDING = {}   # fixed_point overrides, set from --rounding
+
+
 def _network(steps: int, seed: int = 0):
     raw = preset_dict("pattern-generation")
     raw["task"].update(n_in=100, n_steps=steps)
     raw["network"]["n_rec"] = 100
+    raw.setdefault("fixed_point", {}).update(ROUNDING)
     cfg = from_dict(raw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -88,6 +95,7 @@ def _training_seconds(engine: str, steps: int, iterations: int) -> float:
     raw["network"]["n_rec"] = 100
     raw["training"].update(update="online", batch_size=1, iterations=iterations,
                            eval_every=iterations)
+    raw.setdefault("fixed_point", {}).update(ROUNDING)
     cfg = from_dict(raw)
     task = make_task(cfg)
     if engine == "float":
@@ -100,8 +108,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--skip-lava", action="store_true")
+    parser.add_argument("--rounding", choices=("lava", "stochastic"), default=None)
     args = parser.parse_args()
+    if args.rounding:
+        ROUNDING["rounding"] = args.rounding
     data = _network(args.steps)
+    print(f"learning-engine model: {data[0].rounding}")
     print(f"  (fast engine kernel load/compile: {_warm_up(*data):.1f} s, excluded)")
     rates = {"fast engine, 1 instance": _fast(*data, 1),
              "fast engine, 32 instances": _fast(*data, 32)}
