@@ -6,7 +6,7 @@ pattern-generation --engine fixed`` (3 iterations, Lava's rounding and the
 stochastic model) and ``lava-eprop export-rule`` of every preset, and hashes
 each weight array of network.npz (SHA-256 of its dtype, shape and bytes) and
 each export's text. The stored fingerprint (tests/data/core_fingerprint.json)
-comes from Python 3.10 with Lava; tests/test_core_fingerprint.py checks that
+comes from Python 3.10 with Lava; tests/test_core_without_lava.py checks that
 any supported Python and NumPy reproduce it bit for bit.
 
 Regenerate it (on Python 3.10 with lava-nc, after a deliberate change of the
@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STORED = ROOT / "tests" / "data" / "core_fingerprint.json"
 PRESETS = ("pattern-generation", "evidence-accumulation", "store-recall")
 WEIGHTS = ("w_in", "w_rec", "w_out", "b_out", "fb")
-TRAININGS = {"lava": [], "stochastic": ["--set", "fixed_point.rounding=stochastic"]}
+TRAININGS = {"lava": ["--set", "fixed_point.rounding=lava"],
+             "stochastic": ["--set", "fixed_point.rounding=stochastic"]}
 
 
 def _cli(*args: str) -> str:
