@@ -118,6 +118,7 @@ def test_task_score_of_hand_made_readouts():
     assert task_score(y, signals, np.ones(3, bool)) == {"nmse": errors.mean() / 0.5}
 
 
+@pytest.mark.lava  # run needs Lava's runtime
 def test_run_scores_targets_and_checks_the_fast_engine(tmp_path):
     trained = lava_eprop.train("pattern-generation", "fixed", iterations=1, settings=SMALL,
                                progress=False)
@@ -131,6 +132,7 @@ def test_run_scores_targets_and_checks_the_fast_engine(tmp_path):
         lava_eprop.run(trained.network, x, targets=np.zeros((2, 39, 1)))
 
 
+@pytest.mark.lava  # load_rules builds Lava's Loihi3FLearningRule
 def test_export_rules_writes_what_load_rules_reads(tmp_path):
     export = lava_eprop.export_rules("pattern-generation", tmp_path / "r.yaml",
                                      settings=["network.n_rec=20"])

@@ -126,6 +126,7 @@ def test_train_json_prints_one_line_with_the_metrics_and_files(tmp_path):
     assert 0 <= summary["final_accuracy"] <= 1
 
 
+@pytest.mark.lava  # run needs Lava's runtime
 def test_run_prints_and_records_the_score_when_the_inputs_carry_labels(tmp_path):
     res = cli("train", "evidence-accumulation", "--engine", "fixed", "--iterations", 1,
               "--out", tmp_path / "t", "--quiet", "--set", "task.delay=10",

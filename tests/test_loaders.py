@@ -171,8 +171,10 @@ def dataset_config(tmp_path, value):
 
 
 @pytest.mark.parametrize("value,shown", [(0.5, "0.5"), (1e300, "1e+300"), (-1.0, "-1")])
-@pytest.mark.parametrize("command", [["train", "--engine", "fixed"], ["train", "--engine", "lava"],
-                                     ["quant-report"]])
+@pytest.mark.parametrize("command", [
+    ["train", "--engine", "fixed"],
+    pytest.param(["train", "--engine", "lava"], marks=pytest.mark.lava),   # Lava's runtime
+    ["quant-report"]])
 def test_on_chip_commands_refuse_dataset_inputs_other_than_spikes(tmp_path, value, shown,
                                                                   command):
     """On chip 0.5 became 0 and 1e300 an invalid cast's garbage, without a word."""
@@ -184,6 +186,7 @@ def test_on_chip_commands_refuse_dataset_inputs_other_than_spikes(tmp_path, valu
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.lava  # deploy needs Lava's runtime
 def test_deploy_refuses_a_network_whose_dataset_inputs_are_not_spikes(tmp_path):
     cfg = config.load(dataset_config(tmp_path, 0.5))
     save_network(tmp_path / "net.npz", TrainedNetwork(

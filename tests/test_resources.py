@@ -147,7 +147,8 @@ def network(tmp_path):
 
 @pytest.mark.parametrize("command", [
     ["train", "{cfg}", "--engine", "float"], ["train", "{cfg}", "--engine", "fixed"],
-    ["train", "{cfg}", "--engine", "lava"], ["train", "{cfg}", "--chip-regime"],
+    pytest.param(["train", "{cfg}", "--engine", "lava"], marks=pytest.mark.lava),
+    ["train", "{cfg}", "--chip-regime"],
     ["quant-report", "{cfg}", "--eval-trials", "64"]])
 def test_commands_refuse_a_run_that_does_not_fit_before_building_the_task(
         tmp_path, one_mib_available, command):
@@ -160,6 +161,7 @@ def test_commands_refuse_a_run_that_does_not_fit_before_building_the_task(
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.lava  # run needs Lava's runtime
 def test_run_refuses_inputs_that_do_not_fit_before_reading_them(tmp_path, network,
                                                                 one_mib_available,
                                                                 monkeypatch):
@@ -180,6 +182,7 @@ def test_run_refuses_inputs_that_do_not_fit_before_reading_them(tmp_path, networ
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.lava  # deploy needs Lava's runtime
 def test_deploy_refuses_a_task_that_does_not_fit_before_building_it(tmp_path, network,
                                                                     one_mib_available):
     code, err = main_in_process("deploy", network, "--sim", "--out", tmp_path / "o")
