@@ -537,9 +537,10 @@ def schema_markdown() -> str:
              "Generated from `lava_eprop/config.py` by `python -m lava_eprop.config`; "
              "a test keeps this file identical to the schema.", "",
              "A config is a YAML mapping with the sections `task`, `network`, `training` and "
-             "`fixed_point` (how the Loihi 2 compiler lowers it; see the README). "
-             "Keys left out take their default. Unknown keys, wrong types and out-of-range "
-             "values are refused with a one-line message.", ""]
+             "`fixed_point` (how the Loihi 2 compiler lowers it; see "
+             "[the Loihi 2 mapping](architecture.md#the-loihi-2-mapping)). Keys left out "
+             "take their default. Unknown keys, wrong types and out-of-range values are "
+             "refused with a one-line message.", ""]
 
     def table(title: str, fields: Mapping[str, Field]) -> None:
         lines.extend([f"## {title}", "", "| key | type | default | allowed | meaning |",
