@@ -411,15 +411,16 @@ def train_instances(base: Config, engine: str, seeds, sweep: tuple | None = None
         (out_dir / "summary.json").unlink(missing_ok=True)
         write_json(out_dir / PLAN_NAME, plan)
     bar = tqdm(total=len(instances), initial=len(done), unit="run", leave=False,
-               desc=f"train {cfgs[0].task.name} ({engine}), {workers} at once",
+               desc=f"train {cfgs[0].task.name} ({engine}, {workers} at once)",
                disable=None if progress else True)
 
     def on_done(k, value):
         metrics, weights, trained = value
         cfg = from_dict(trained, source=cfgs[k].source, base_dir=cfgs[k].base_dir)
         done[k] = metrics, TrainedNetwork(cfg, weights, engine)
-        score = metrics.get("final_nmse", metrics.get("final_accuracy"))
-        bar.set_postfix({"last": instances[k].name, "held": f"{score:.3g}"}, refresh=False)
+        name, score = (("held_nmse", metrics["final_nmse"]) if "final_nmse" in metrics
+                       else ("held_acc", metrics["final_accuracy"]))
+        bar.set_postfix({"last": instances[k].name, name: f"{score:.3g}"}, refresh=False)
         bar.update()
 
     try:

@@ -144,8 +144,9 @@ def seeds_summary(path: Path, summary: dict, metrics: list) -> None:
                          color=color, lw=2.2, label=name)
         finals = np.asarray([m[score] for m in members], float)
         st = summary["groups"][g]["stats"][score]
-        ax_final.plot(np.full(finals.size, g), finals, "o", color=color, ms=5, alpha=0.6)
-        ax_final.errorbar([g + 0.25], [st["mean"]], yerr=[st["std"]], fmt="s", color="k",
+        spread_x = np.linspace(-0.12, 0.12, finals.size) if finals.size > 1 else np.zeros(1)
+        ax_final.plot(g + spread_x, finals, "o", color=color, ms=5, alpha=0.6)
+        ax_final.errorbar([g + 0.3], [st["mean"]], yerr=[st["std"]], fmt="s", color="k",
                           ms=5, capsize=4, label="mean ± std" if g == 0 else None)
     n = len(summary["seeds"])
     ax_score.set_title(f"held-out {label} ({n} seed{'s' * (n > 1)})")
@@ -153,6 +154,7 @@ def seeds_summary(path: Path, summary: dict, metrics: list) -> None:
     ax_score.set_ylabel(label)
     if score == "final_accuracy":
         ax_score.set_ylim(-0.02, 1.02)
+        ax_final.set_ylim(-0.02, 1.02)
     elif _spans_decades(np.concatenate([_held_out_curve(m, score)[1] for m in metrics])):
         ax_score.set_yscale("log")
     ax_loss.set_title("training loss")
