@@ -7,6 +7,7 @@ Mistakes in the arguments raise :class:`~lava_eprop.errors.UserError` (a
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ if TYPE_CHECKING:                      # imported lazily below
     from compilers.plan import Plan
     from lava_eprop.config import Config
     from lava_eprop.deploy import Inference
-    from lava_eprop.netx_export import NetxExport
+    from lava_eprop.multirun import SeedRuns
     from lava_eprop.network_file import TrainedNetwork
+    from lava_eprop.netx_export import NetxExport
     from lava_eprop.runs import TrainingRun
 
 
@@ -140,6 +142,80 @@ def train(config, engine: str = "float", out_dir=None, *, seed: int | None = Non
                         progress=progress, checkpoint_every=checkpoint_every,
                         resume_dir=None if resume is None else Path(resume),
                         overflow=overflow, init=init, force=force, chip=chip_regime)
+
+
+def train_seeds(config, engine: str = "float", out_dir=None, *, seeds=None, sweep=None,
+                jobs: int | None = None, iterations: int | None = None,
+                method: str | None = None, settings=(), init=None, chip_regime: bool = False,
+                overflow: str = "count", checkpoint_every: int | None = None,
+                resume: bool = False, force: bool = False, progress: bool = True) -> SeedRuns:
+    """Train once per seed (and per value of one config key), each run exactly what
+    :func:`train` with that ``seed`` makes, in parallel processes; summarise them.
+
+    The runs are independent processes of a pool (the fast engine is
+    compute-bound per process, so processes use every core), each with its
+    share of the threads; the same code path as :func:`train` makes every run's
+    weights and metrics identical to its single run's, on every engine.
+
+    Parameters
+    ----------
+    config, engine, iterations, method, settings, init, chip_regime, overflow, \
+checkpoint_every, force, progress
+        As :func:`train` takes them, for every run.
+    out_dir : str or Path, optional
+        One run folder per run (``seed-0/`` ..., with a sweep ``KEY=VALUE/seed-0/``,
+        each what :func:`train` writes), ``summary.json``, ``summary.png`` and
+        ``instances.json`` (what was asked). Without it nothing is written.
+    seeds : str or sequence of int, optional
+        Distinct seeds, e.g. ``[0, 1, 2]`` or ``"0,1,2"`` (default: the config's
+        ``training.seed``).
+    sweep : str or (str, list), optional
+        A config key and its values, ``"training.learning_rate=0.001,0.003"`` or
+        ``("training.learning_rate", [0.001, 0.003])``: every seed runs with every
+        value (as ``settings`` would set it).
+    jobs : int, optional
+        At most this many runs at once (default: the number of cores; fewer if
+        their memory estimates do not fit at once).
+    resume : bool
+        Continue the runs in ``out_dir``: finished ones are kept, those with a
+        ``checkpoint.npz`` continue from it (bit-identically), the others start
+        afresh; the configs, seeds and options must be those of the first call.
+
+    Returns
+    -------
+    SeedRuns
+        ``runs`` (a :class:`~lava_eprop.runs.TrainingRun` per run, without the
+        held-out recordings), ``instances`` (seed, swept value, folder name),
+        ``summary`` (the ``summary.json`` document: per run the final metrics;
+        per swept value, or once, each metric's ``mean``, ``std`` (sample, ddof=1),
+        ``min``, ``max`` over the seeds), ``table()``, ``out_dir``, ``files``.
+
+    Examples
+    --------
+    >>> import lava_eprop
+    >>> runs = lava_eprop.train_seeds("pattern-generation", seeds=[0, 1], iterations=2,
+    ...                               settings=["task.n_steps=100"], progress=False)
+    >>> [run.metrics["seed"] for run in runs.runs]
+    [0, 1]
+    >>> stats = runs.summary["groups"][0]["stats"]["final_nmse"]
+    >>> stats["min"] <= stats["mean"] <= stats["max"]
+    True
+    """
+    from lava_eprop.multirun import parse_sweep, train_instances
+
+    base = load_config(config, settings)
+    if isinstance(sweep, str):
+        sweep = parse_sweep(sweep)
+    elif sweep is not None:
+        key, values = sweep
+        sweep = parse_sweep(f"{key}=" + ",".join(json.dumps(v) for v in values))
+    if seeds is None:
+        seeds = [base.training.seed]
+    return train_instances(base, engine, seeds, sweep, None if out_dir is None else Path(out_dir),
+                           jobs=jobs, overrides={"method": method, "iterations": iterations},
+                           init=init, chip=chip_regime, overflow=overflow,
+                           checkpoint_every=checkpoint_every, resume=resume, force=force,
+                           progress=progress)
 
 
 @dataclass

@@ -95,6 +95,16 @@ def show_config(config_or_preset, settings):
               help="Training iterations (default: the config's training.iterations).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
               help="Seed of weights, feedback and trial sampling (default: training.seed).")
+@click.option("--seeds", default=None, metavar="S1,S2,...",
+              help="Train once per seed (distinct integers, e.g. 0,1,2), each exactly the run "
+                   "--seed S makes, in parallel processes; --out gets a run folder per seed "
+                   "(seed-S/) and summary.json, summary.png (mean and spread).")
+@click.option("--sweep", default=None, metavar="SECTION.KEY=V1,V2,...",
+              help="Also train once per value of this config key (crossed with --seeds, or "
+                   "the one seed); folders KEY=V/seed-S/; the summary groups by value.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --seeds/--sweep: at most N runs at once (default: the number of "
+                   "cores; fewer if memory does not fit them).")
 @click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path),
               required=True, help="Output directory (created if missing).")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=None, metavar="N",
@@ -128,8 +138,9 @@ def show_config(config_or_preset, settings):
               help="End with one JSON line on stdout (metrics.json without the curves, "
                    "plus out_dir and files) instead of the readable summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoint_every,
-          resume_dir, init_path, force, overflow, chip, settings, as_json, quiet):
+def train(config_or_preset, engine, method, iterations, seed, seeds, sweep, jobs, out_dir,
+          checkpoint_every, resume_dir, init_path, force, overflow, chip, settings, as_json,
+          quiet):
     """Train a network and write metrics.json, network.npz and plots to --out; end by
     printing the held-out result, the time and where the files are.
 
@@ -149,6 +160,13 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
     loss.png, raster.png, readout.png
 
     \b
+    Several seeds (and values of one key) at once, one process per run:
+      lava-eprop train CONFIG --seeds 0,1,2 --out runs/s
+      lava-eprop train CONFIG --seeds 0,1 --sweep training.learning_rate=0.001,0.003 --out runs/w
+    With --resume OUT (the same --out) every unfinished run continues from its
+    checkpoint (or starts afresh); finished runs are kept.
+
+    \b
     Continue a float-trained network on chip:
       lava-eprop train CONFIG --engine float --out runs/x
       lava-eprop train CONFIG --engine fixed --init runs/x/network.npz --out runs/y
@@ -157,6 +175,15 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
 
     if engine == "lava":
         require_lava("train --engine lava")
+    if seeds is not None or sweep is not None:
+        _train_seeds(config_or_preset, engine, seed, seeds, sweep, jobs, out_dir, method=method,
+                     iterations=iterations, settings=settings, init=init_path, chip_regime=chip,
+                     overflow=overflow, checkpoint_every=checkpoint_every, resume=resume_dir,
+                     force=force, progress=not quiet, as_json=as_json)
+        return
+    if jobs is not None:
+        raise UserError("--jobs without --seeds or --sweep (allowed: --jobs N with --seeds "
+                        "S1,S2,... or --sweep KEY=V1,V2,...)")
     from lava_eprop.api import train as train_network
 
     run = train_network(config_or_preset, engine, out_dir, seed=seed, iterations=iterations,
@@ -173,6 +200,31 @@ def train(config_or_preset, engine, method, iterations, seed, out_dir, checkpoin
         click.echo(f"note: {saturation['total']} fixed-point saturation/wrap events ("
                    + ", ".join(f"{k} {n}" for k, n in top if n)
                    + "); see metrics.json saturation", err=True)
+
+
+def _train_seeds(config_or_preset, engine, seed, seeds, sweep, jobs, out_dir, *, resume,
+                 as_json, **options):
+    """``train --seeds``/``--sweep``: the runs, then their table (or one JSON line)."""
+    import json
+
+    from lava_eprop.api import train_seeds
+
+    if seeds is not None and seed is not None:
+        raise UserError("--seeds with --seed (allowed: one of them; --seeds 0,1,2 runs one "
+                        "training per seed)")
+    if resume is not None and resume.resolve() != out_dir.resolve():
+        raise UserError(f"--resume '{resume}' with --seeds/--sweep must name the --out "
+                        f"directory ('{out_dir}'), whose runs it continues")
+    if seeds is None:
+        seeds = [seed] if seed is not None else None
+    runs = train_seeds(config_or_preset, engine, out_dir, seeds=seeds, sweep=sweep, jobs=jobs,
+                       resume=resume is not None, **options)
+    click.echo(json.dumps(runs.summary_json()) if as_json else runs.table())
+    for run, inst in zip(runs.runs, runs.instances):
+        total = (run.metrics.get("saturation") or {}).get("total")
+        if total:
+            click.echo(f"note: {inst.name}: {total} fixed-point saturation/wrap events; see "
+                       f"its metrics.json saturation", err=True)
 
 
 @cli.command("export-rule", epilog=CONFIG_HELP)

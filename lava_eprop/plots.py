@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from lava_eprop.io import atomic_path
 from lava_eprop.reference.network import mean_rate_hz
@@ -96,4 +97,85 @@ def readout(path: Path, y: np.ndarray, target: np.ndarray, mask: np.ndarray, kin
     ax.set_xlabel("time (ms)")
     ax.legend(fontsize=7, loc="best")
     ax.set_title(title)
+    _save(fig, path)
+
+
+def _held_out_curve(metrics: dict, score: str) -> tuple[np.ndarray, np.ndarray]:
+    """Iterations and held-out scores of one run's ``metrics.json``: before training
+    (iteration 0), at each evaluation, and after training."""
+    its = [0] + [p["iteration"] for p in metrics["eval_curve"]]
+    values = [metrics["initial_" + score[6:]]] + [p["score"] for p in metrics["eval_curve"]]
+    if its[-1] != metrics["iterations"]:
+        its.append(metrics["iterations"])
+        values.append(metrics[score])
+    return np.asarray(its, float), np.asarray(values, float)
+
+
+def seeds_summary(path: Path, summary: dict, metrics: list) -> None:
+    """The figure of a multi-seed run (``summary.json`` and each run's metrics):
+    held-out score and training loss over the iterations, one thin line with
+    markers per run and a thick mean (per swept value); the final scores as points
+    with mean ± sample std."""
+    score = summary["score"]
+    label = "NMSE" if score == "final_nmse" else "accuracy"
+    sweep = summary["sweep"]
+    groups = sweep["values"] if sweep else [None]
+    fig, (ax_score, ax_loss, ax_final) = plt.subplots(
+        1, 3, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 3, 1.4]})
+    for g, value in enumerate(groups):
+        color = f"C{g}"
+        members = [m for m, row in zip(metrics, summary["instances"])
+                   if sweep is None or row["value"] == value]
+        name = "mean" if sweep is None else f"{sweep['key'].split('.')[-1]}={value}"
+        curves = [_held_out_curve(m, score) for m in members]
+        for n, (its, values) in enumerate(curves):
+            ax_score.plot(its, values, "o-", color=color, lw=0.7, ms=3, alpha=0.45,
+                          label="each seed" if n == 0 and sweep is None else None)
+        its = curves[0][0]
+        if all(np.array_equal(c[0], its) for c in curves):
+            ax_score.plot(its, np.mean([c[1] for c in curves], axis=0), "o-", color=color,
+                          lw=2.2, ms=4, label=name)
+        losses = [np.asarray(m["loss_curve"], float) for m in members]
+        for n, loss in enumerate(losses):
+            ax_loss.plot(np.arange(1, loss.size + 1), loss, color=color, lw=0.7, alpha=0.45,
+                         label="each seed" if n == 0 and sweep is None else None)
+        if len({loss.size for loss in losses}) == 1:
+            ax_loss.plot(np.arange(1, losses[0].size + 1), np.mean(losses, axis=0),
+                         color=color, lw=2.2, label=name)
+        finals = np.asarray([m[score] for m in members], float)
+        st = summary["groups"][g]["stats"][score]
+        spread_x = np.linspace(-0.12, 0.12, finals.size) if finals.size > 1 else np.zeros(1)
+        ax_final.plot(g + spread_x, finals, "o", color=color, ms=5, alpha=0.6)
+        ax_final.errorbar([g + 0.3], [st["mean"]], yerr=[st["std"]], fmt="s", color="k",
+                          ms=5, capsize=4, label="mean ± std" if g == 0 else None)
+    n = len(summary["seeds"])
+    ax_score.set_title(f"held-out {label} ({n} seed{'s' * (n > 1)})")
+    ax_score.set_xlabel("iteration (0: before training)")
+    ax_score.set_ylabel(label)
+    if score == "final_accuracy":
+        ax_score.set_ylim(-0.02, 1.02)
+        ax_final.set_ylim(-0.02, 1.02)
+    elif _spans_decades(np.concatenate([_held_out_curve(m, score)[1] for m in metrics])):
+        ax_score.set_yscale("log")
+    ax_loss.set_title("training loss")
+    ax_loss.set_xlabel("iteration")
+    if _spans_decades(np.concatenate([np.asarray(m["loss_curve"], float) for m in metrics])):
+        ax_loss.set_yscale("log")
+    ax_final.set_title(f"final {label}")
+    ax_final.set_xticks(range(len(groups)))
+    ax_final.set_xticklabels(["seeds"] if sweep is None else [str(v) for v in groups],
+                             rotation=45 if sweep else 0)
+    if sweep is not None:
+        ax_final.set_xlabel(sweep["key"])
+    ax_final.set_xlim(-0.6, len(groups) - 0.4)
+    for ax in (ax_score, ax_loss, ax_final):
+        ax.grid(alpha=0.3)
+    for ax in (ax_score, ax_loss):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_score.legend(fontsize=8, loc="best")
+    ax_final.legend(fontsize=8, loc="best")
+    runs = f"{n} seed{'s' * (n > 1)}" + (f" x {len(groups)} values of {sweep['key']}"
+                                         if sweep else "")
+    fig.suptitle(f"{summary['task']}, {summary['method']}, {summary['engine']}: {runs}")
+    fig.tight_layout()
     _save(fig, path)
