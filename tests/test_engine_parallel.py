@@ -1,8 +1,9 @@
 """The fast engine's results do not depend on numba's thread count or on the other instances.
 
 ``FastNetwork.run`` runs instances in parallel (one thread per instance
-chunk) and splits a large single network's synapse updates by rows
-(:meth:`FastNetwork._parallel_plan`); both must give the integers of the
+chunk) and can split a single network's synapse updates by rows
+(:data:`network.ROW_PARALLEL_MIN`, off by default, on here;
+:meth:`FastNetwork._parallel_plan`); both must give the integers of the
 serial loop. Each case runs in a subprocess, since numba's thread count is
 fixed when its thread pool starts.
 """

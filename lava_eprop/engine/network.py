@@ -68,9 +68,11 @@ _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
 
 
 #: Fewest synapses (instances x post x pre) for which a projection's update is split
-#: across threads when the instances are not (a parallel region per step costs
-#: some microseconds; smaller updates take about as long).
-ROW_PARALLEL_MIN = 2 ** 16
+#: across threads when the instances are not; None: never. Off by default: with a
+#: parallel region every step, numba's default thread pool spin-waits, and on a
+#: loaded 2-core machine (load average 15) a 300-neuron network then took 25x the
+#: CPU time of the serial run. Results are the same integers either way.
+ROW_PARALLEL_MIN = None
 
 
 def _with_item(items: tuple, index: int, value) -> tuple:
@@ -413,12 +415,15 @@ class FastNetwork:
     def _parallel_plan(self, dense) -> tuple[bool, tuple[bool, ...]]:
         """How the compiled run uses numba's threads: instances in parallel (more
         than one instance), else each large projection's synapse update split by
-        rows (:data:`ROW_PARALLEL_MIN`); nothing with one thread. Every plan
-        gives the same integers."""
+        rows (:data:`ROW_PARALLEL_MIN`, off by default); nothing with one thread.
+        Every plan gives the same integers."""
+        serial = (False,) * len(dense)
         if fused_kernel.numba.get_num_threads() < 2:
-            return False, (False,) * len(dense)
+            return False, serial
         if self.n_instances > 1:
-            return True, (False,) * len(dense)
+            return True, serial
+        if ROW_PARALLEL_MIN is None:
+            return False, serial
         return False, tuple(d.weights.size >= ROW_PARALLEL_MIN for d in dense)
 
     def _per_instance(self, counts: np.ndarray) -> np.ndarray:
