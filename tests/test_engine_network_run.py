@@ -81,7 +81,7 @@ def test_run_equals_step_by_step(name):
     spec, data = _data(name, STEPS + 60)
     compiled, stepped = FastNetwork(spec, 2, seed=3), FastNetwork(spec, 2, seed=3)
     got = _run(compiled, data, 0, STEPS)
-    assert compiled._run_kernel is not None, "the run was not compiled"
+    assert compiled._run_kernels, "the run was not compiled"
     want = _stepped(stepped, data, 0, STEPS)
     _assert_same_records(got, want)
     assert want["z"].sum() > 0 and (np.diff(want["readout_v"], axis=0) != 0).any()
@@ -117,7 +117,7 @@ def test_projection_names_fall_back_to_the_per_step_loop():
     names = ("z", "input->lif.weights", "recurrent->readout.tag_1")
     fallback, compiled = FastNetwork(spec), FastNetwork(spec)
     got = _run(fallback, data, 0, 40, record=names)
-    assert fallback._run_kernel is None
+    assert not fallback._run_kernels
     assert got["input->lif.weights"].shape[:2] == (40, 1)
     assert np.array_equal(got["z"], _run(compiled, data, 0, 40, record=("z",))["z"])
     _assert_same_state(fallback, compiled)
@@ -134,6 +134,6 @@ def test_run_passes_step_numbers_with_longer_learning_epochs():
     compiled, stepped = FastNetwork(spec, 2, seed=5), FastNetwork(spec, 2, seed=5)
     assert {d.t_epoch for d in compiled.dense.values()} == {3}
     got = _run(compiled, data, 0, 100)
-    assert compiled._run_kernel is not None, "the run was not compiled"
+    assert compiled._run_kernels, "the run was not compiled"
     _assert_same_records(got, _stepped(stepped, data, 0, 100))
     _assert_same_state(compiled, stepped)

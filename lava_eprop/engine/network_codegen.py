@@ -69,20 +69,50 @@ def _copy_into(dst, src, offset):
             dst[i, offset + j] = src[i, j]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True{parallel})
 def run(ts0, inputs, targets, masks, groups, projections, readout, offsets, sent_z, sources,
         plan, records):
-    """Steps ts0 .. ts0 + T - 1 of the network (inputs: T, n_instances, n_in)."""
+    """Steps ts0 .. ts0 + T - 1 of the network (inputs: T, n_instances, n_in){doc}."""
 '''
 
 
-def run_source(modules: Sequence[str], n_static: int) -> str:
+#: Per projection, the positions of its arguments after the random row that hold one
+#: row per instance (:meth:`LearningDenseEngine.kernel_arguments`: the counters, then
+#: ``pre, post, xh, yh, thresholds, seeds``).
+PROJECTION_COUNTERS = 6
+_PER_INSTANCE_STATIC = range(6, 13)
+
+
+def run_source(modules: Sequence[str], n_static: int, per_instance: bool = False,
+               parallel_updates: Sequence[bool] = ()) -> str:
     """Source of the run of a network whose projections' compiled steps are in
     ``modules`` (``input->G``, ``recurrent->G`` per group, then the readout's),
-    each taking ``n_static`` arguments after its random row."""
+    each taking ``n_static`` arguments after its random row.
+
+    With ``per_instance`` the run is ``for i in prange(n_instances)`` around
+    the loop over time: every kernel is called on instance ``i``'s rows
+    (``a[i:i + 1]``), so instances run on all threads without a barrier per
+    step, and the counters are per instance (the neuron groups', the
+    readout's and the projections' counter arrays have a leading instance
+    axis; the caller sums them). Each instance's arithmetic is the same as
+    in the loop over all instances, so the results are the same integers.
+    ``parallel_updates[k]`` (default False) makes projection ``k`` call its
+    ``step_parallel`` (its synapse update's rows split across threads; not
+    with ``per_instance``: numba's thread pool does not nest)."""
     n_groups = (len(modules) - 1) // 2
-    imports = "\n".join(f'_step{k} = sys.modules["{name}"].step'
-                        for k, name in enumerate(modules))
+    parallel_updates = tuple(parallel_updates) or (False,) * len(modules)
+    if per_instance and any(parallel_updates):
+        raise ValueError("per_instance runs call the serial steps")
+    imports = "\n".join(
+        f'_step{k} = sys.modules["{name}"].{"step_parallel" if parallel else "step"}'
+        for k, (name, parallel) in enumerate(zip(modules, parallel_updates)))
+
+    def inst(expr: str) -> str:  # instance i's rows (an array with a leading instance axis)
+        return f"{expr}[i:i + 1]" if per_instance else expr
+
+    def row(expr: str) -> str:  # instance i's counters
+        return f"{expr}[i]" if per_instance else expr
+
     lines = []
     for k in range(len(modules)):
         lines.append(f"q{k}, r{k}, c{k} = projections[{k}]")
@@ -90,35 +120,50 @@ def run_source(modules: Sequence[str], n_static: int) -> str:
         lines.append(f"s{g}, l{g}, p{g}, n{g} = groups[{g}]")
     lines.append("ru, rv, du, dv, error, feedback, e, y3, l_buff, counts, zeros = readout")
     readout = len(modules) - 1
-    lines.append("for t in range(inputs.shape[0]):")
     body = ["ts = ts0 + t"]
     for g in range(n_groups):
-        state = ", ".join(f"s{g}[{j}]" for j in range(10))
-        body.append(f"_rec_step({state}, q{2 * g}[{A_BUFF}], q{2 * g + 1}[{A_BUFF}], "
-                    f"l{g}, p{g}, n{g})")
-    body.append(f"_readout_error_step(ru, rv, q{readout}[{A_BUFF}], du, dv, targets[t], "
-                "masks[t], error, feedback, e, y3, l_buff, counts)")
+        state = ", ".join(inst(f"s{g}[{j}]") for j in range(10))
+        body.append(f"_rec_step({state}, {inst(f'q{2 * g}[{A_BUFF}]')}, "
+                    f"{inst(f'q{2 * g + 1}[{A_BUFF}]')}, {inst(f'l{g}')}, p{g}, {row(f'n{g}')})")
+    body.append(f"_readout_error_step({inst('ru')}, {inst('rv')}, {inst(f'q{readout}[{A_BUFF}]')}, "
+                f"du, dv, {inst('targets[t]')}, {inst('masks[t]')}, error, feedback, "
+                f"{inst('e')}, {inst('y3')}, {inst('l_buff')}, {row('counts')})")
     if n_groups > 1:
-        body += [f"_copy_into(sent_z, s{g}[{Z}], offsets[{g}])" for g in range(n_groups)]
+        body += [f"_copy_into({inst('sent_z')}, {inst(f's{g}[{Z}]')}, offsets[{g}])"
+                 for g in range(n_groups)]
 
     def call(k: int, s_in: str, post: str) -> str:
-        state = ", ".join(f"q{k}[{j}]" for j in range(N_STATE))
-        static = ", ".join(f"c{k}[{j}]" for j in range(n_static))
-        return f"_step{k}(ts, {s_in}, {post}, {state}, r{k}[t], {static})"
+        state = ", ".join(inst(f"q{k}[{j}]") for j in range(N_STATE))
+        static = ", ".join(
+            (row if j == PROJECTION_COUNTERS else inst)(f"c{k}[{j}]")
+            if j in _PER_INSTANCE_STATIC else f"c{k}[{j}]" for j in range(n_static))
+        rand = f"r{k}[t, i:i + 1]" if per_instance else f"r{k}[t]"
+        return f"_step{k}(ts, {s_in}, {post}, {state}, {rand}, {static})"
 
     for g in range(n_groups):
-        post = ", ".join(f"s{g}[{j}]" for j in (Z, Y1, Y2, Y3))
-        body.append(call(2 * g, "inputs[t]", post))
-        body.append(call(2 * g + 1, "sent_z", post))
-    body.append(call(readout, "sent_z", "zeros, zeros, zeros, y3"))
+        post = ", ".join(inst(f"s{g}[{j}]") for j in (Z, Y1, Y2, Y3))
+        body.append(call(2 * g, inst("inputs[t]"), post))
+        body.append(call(2 * g + 1, inst("sent_z"), post))
+    body.append(call(readout, inst("sent_z"),
+                     f"{inst('zeros')}, {inst('zeros')}, {inst('zeros')}, {inst('y3')}"))
     body += ["for k in range(plan.shape[0]):",
-             "    _copy_into(records[plan[k, 0]][t], sources[plan[k, 1]], plan[k, 2])"]
-    lines += ["    " + line for line in body]
+             f"    _copy_into({inst('records[plan[k, 0]][t]')}, "
+             f"{inst('sources[plan[k, 1]]')}, plan[k, 2])"]
+    if per_instance:
+        lines.append("for i in numba.prange(inputs.shape[1]):")
+        lines.append("    for t in range(inputs.shape[0]):")
+        lines += ["        " + line for line in body]
+    else:
+        lines.append("for t in range(inputs.shape[0]):")
+        lines += ["    " + line for line in body]
     header = _HEADER.replace("{kernel_hash}", _KERNEL_HASH).replace("{imports}", imports)
+    header = header.replace("{parallel}", ", parallel=True" if per_instance else "")
+    header = header.replace("{doc}", ", instances in parallel" if per_instance else "")
     return header + "".join(f"    {line}\n" for line in lines)
 
 
-def network_run(steps: Sequence[Callable], n_static: int) -> Callable:
+def network_run(steps: Sequence[Callable], n_static: int, per_instance: bool = False,
+                parallel_updates: Sequence[bool] = ()) -> Callable:
     """The compiled run of a network whose projections step with ``steps``
     (compiled connection steps, in :func:`run_source`'s order); generated once
     per set of connection kernels. Arguments: ``ts0`` (number of the first
@@ -130,6 +175,9 @@ def network_run(steps: Sequence[Callable], n_static: int) -> Callable:
     counters, zeros (I, n_out)), the groups' column ``offsets``, ``sent_z`` (I,
     n_rec; the group's own ``z`` when there is one group), ``sources`` (2-D
     arrays that can be recorded), ``plan`` (rows: record index, source index,
-    column offset) and ``records`` (T, I, width each)."""
+    column offset) and ``records`` (T, I, width each). With ``per_instance``
+    (:func:`run_source`) the counter arrays have a leading instance axis;
+    ``parallel_updates`` as in :func:`run_source`."""
     modules = [step.py_func.__module__ for step in steps]
-    return rule_codegen.load_generated("network_run", run_source(modules, n_static)).run
+    return rule_codegen.load_generated(
+        "network_run", run_source(modules, n_static, per_instance, parallel_updates)).run

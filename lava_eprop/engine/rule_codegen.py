@@ -79,9 +79,36 @@ def step(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0, a
 
 
 @numba.njit(cache=True)
+def step_parallel(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0,
+                  a_buff, rand, config, x_params, y_params, rules, products, factors, counters,
+                  pre, post, xh, yh, thresholds, seeds):
+    """step, with the synapse update's rows split across threads (update_parallel)."""
+    a_out = _spiking_step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff,
+                          rand, config, x_params, y_params, rules, products, factors, counters,
+                          pre, post, xh, yh, thresholds)
+    if ts % config[1] == 0:
+        update_parallel(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts,
+                        seeds)
+    return a_out
+
+
+@numba.njit(cache=True)
 def update(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts, seeds):
+    """The synapse update of every instance, row after row."""
     n_post, n_pre = w.shape[1:]
     for i in range(len(pre)):
+{serial}
+
+@numba.njit(cache=True, parallel=True)
+def update_parallel(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts, seeds):
+    """update, its (instance, post neuron) rows split across threads; each row
+    counts its own events and the counts are summed after, in row order."""
+    n, n_post, n_pre = w.shape
+    row_counts = np.zeros((n * n_post, {n_rules}), np.int64)
+    for row in numba.prange(n * n_post):
+        i = row // n_post
+        j = row - i * n_post
+{parallel}
 '''
 
 #: Target code -> the update's argument holding that synaptic variable.
@@ -188,12 +215,11 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
     synapse_vars = {int(f[0]) for f in factors if f[4] == SYNAPSE_SIDE}
     used |= {_FACTOR_TARGET[var] for var in synapse_vars & set(_FACTOR_TARGET)}
     reads_ty = bool(synapse_vars & set(_PRE_TRACES))
-    body = [f"count{r} = 0" for r in range(len(rules))]
-    body += [f"threshold{r} = thresholds[i, {r}]" for r in range(len(rules))]
+    start = [f"count{r} = 0" for r in range(len(rules))]
+    start += [f"threshold{r} = thresholds[i, {r}]" for r in range(len(rules))]
     if stochastic:  # the keys of this epoch's updates (counter_rng)
-        body += [f"key{r} = _stream_key(np.uint64(seeds[i]), np.uint64(ts), "
-                 f"np.uint64({int(rule[0])}))" for r, rule in enumerate(rules)]
-    body.append("for j in range(n_post):")
+        start += [f"key{r} = _stream_key(np.uint64(seeds[i]), np.uint64(ts), "
+                  f"np.uint64({int(rule[0])}))" for r, rule in enumerate(rules)]
     row = [f"post_{p} = post[i, {p}, j]" for p in range(len(products))]
     if reads_ty:
         row.append("ty_j = ty[i, j]")
@@ -206,11 +232,19 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
     synapse += [f"{_TARGET_ARRAY[int(rule[0])]}[i, j, q] = new{r}"
                 for r, rule in enumerate(rules)]
     row += ["    " + line for line in synapse]
-    body += ["    " + line for line in row]
-    body += [f"counters[{int(rule[0])}] += count{r}" for r, rule in enumerate(rules)]
-    body += ["tx[i] = 0", "ty[i] = 0", "y0[i] = False"]  # step 12: a new epoch
-    header = _HEADER.replace("{fused_hash}", _FUSED_HASH)
-    return header + "".join(f"        {line}\n" for line in body)
+    serial = start + ["for j in range(n_post):"] + ["    " + line for line in row]
+    serial += [f"counters[{int(rule[0])}] += count{r}" for r, rule in enumerate(rules)]
+    serial += ["tx[i] = 0", "ty[i] = 0", "y0[i] = False"]  # step 12: a new epoch
+    parallel = start + row + [f"row_counts[row, {r}] = count{r}" for r in range(len(rules))]
+    after = ["for row in range(n * n_post):"]
+    after += [f"    counters[{int(rule[0])}] += row_counts[row, {r}]"
+              for r, rule in enumerate(rules)]
+    after += ["for i in range(n):", "    tx[i] = 0", "    ty[i] = 0", "    y0[i] = False"]
+    serial_text = "".join(f"        {line}\n" for line in serial)
+    parallel_text = "".join(f"        {line}\n" for line in parallel) \
+        + "".join(f"    {line}\n" for line in after)
+    return (_HEADER.replace("{fused_hash}", _FUSED_HASH).replace("{n_rules}", str(len(rules)))
+            .replace("{serial}\n", serial_text).replace("{parallel}\n", parallel_text))
 
 
 def _cache_directory() -> Path:

@@ -1,0 +1,111 @@
+"""The fast engine's results do not depend on numba's thread count or on the other instances.
+
+``FastNetwork.run`` runs instances in parallel (one thread per instance
+chunk) and can split a single network's synapse updates by rows
+(:data:`network.ROW_PARALLEL_MIN`, off by default, on here;
+:meth:`FastNetwork._parallel_plan`); both must give the integers of the
+serial loop. Each case runs in a subprocess, since numba's thread count is
+fixed when its thread pool starts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba")
+
+N_INSTANCES, STEPS, N_IN, N_REC = 8, 40, 20, 24
+
+
+def _network():
+    from compilers import compile_plan
+    from lava_eprop.config import from_dict, preset_dict
+    from lava_eprop.engine.spec import network_spec
+    from lava_eprop.reference.params import init_weights
+
+    raw = preset_dict("pattern-generation")
+    raw["task"].update(n_in=N_IN, n_steps=STEPS)
+    raw["network"]["n_rec"] = N_REC
+    cfg = from_dict(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = compile_plan(cfg)
+    rng = np.random.default_rng(5)
+    spec = network_spec(cfg, plan, init_weights(cfg, N_IN, 1, rng), N_IN, 1, False)
+    inputs = (rng.random((N_INSTANCES, STEPS, N_IN)) < 0.2).astype(np.int64)
+    targets = spec.targets(0.5 * np.sin(np.arange(STEPS) / 5.0)[:, None], STEPS)
+    return spec, inputs, np.broadcast_to(targets, (N_INSTANCES,) + targets.shape)
+
+
+def _outcome(net, records: dict, k: int) -> dict:
+    """Instance ``k``'s final synaptic state and records, as lists."""
+    state = {f"{name}.{var}": getattr(d, var)[k].tolist() for name, d in net.dense.items()
+             for var in ("weights", "tag_1", "x_traces", "y_traces")}
+    return {**state, **{name: values[:, k].tolist() for name, values in records.items()}}
+
+
+def _run(row_parallel: bool) -> dict:
+    """Every instance run together, and each alone (rows split across threads
+    when ``row_parallel``), with their counters."""
+    from lava_eprop.engine import network
+    from lava_eprop.engine.network import FastNetwork
+
+    if row_parallel:
+        network.ROW_PARALLEL_MIN = 1
+    spec, inputs, targets = _network()
+    mask = np.ones((N_INSTANCES, STEPS), np.int64)
+    together = FastNetwork(spec, N_INSTANCES)
+    records = together.run(inputs, targets, mask, record=("z", "readout_v", "y3"))
+    alone = []
+    for k in range(N_INSTANCES):
+        net = FastNetwork(spec, 1)
+        alone.append({**_outcome(net, net.run(inputs[k:k + 1], targets[k:k + 1],
+                                               mask[k:k + 1], record=("z", "readout_v", "y3")),
+                                 0), "counters": net.counters})
+    return {"together": [_outcome(together, records, k) for k in range(N_INSTANCES)],
+            "together_counters": together.counters, "alone": alone,
+            "plans": [list(map(str, key)) for key in together._run_kernels],
+            "plans_alone": [list(map(str, key)) for key in net._run_kernels]}
+
+
+def _in_subprocess(threads: int, row_parallel: bool) -> dict:
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    code = (f"import json, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
+            f"import test_engine_parallel as t; print(json.dumps(t._run({row_parallel})))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return {threads: _in_subprocess(threads, row_parallel=True) for threads in (1, 2)}
+
+
+def test_one_and_two_threads_give_the_same_integers(outcomes):
+    one, two = outcomes[1], outcomes[2]
+    assert one["plans"] == [["False", "(False, False, False)"]]
+    assert two["plans"] == [["True", "(False, False, False)"]]   # instances in parallel
+    assert two["plans_alone"] == [["False", "(True, True, True)"]]   # rows in parallel
+    for key in ("together", "together_counters", "alone"):
+        assert one[key] == two[key], key
+
+
+def test_an_instance_among_eight_equals_the_instance_alone(outcomes):
+    result = outcomes[2]
+    for k in range(N_INSTANCES):
+        alone = dict(result["alone"][k])
+        alone.pop("counters")
+        assert result["together"][k] == alone, k
+    summed = {name: sum(a["counters"][name] for a in result["alone"])
+              for name in result["together_counters"]}
+    assert result["together_counters"] == summed
+    assert any(summed.values())   # the counters count something here
+    assert len({json.dumps(r["recurrent->lif.weights"])
+                for r in result["together"]}) == N_INSTANCES   # the instances differ
