@@ -58,9 +58,11 @@ def own_data_config(path, iterations: int, seed: int = 0):
 def test_a_config_naming_only_the_task_learns_a_10_class_spike_dataset_in_float_and_on_chip(
         tmp_path):
     write_spike_classes(tmp_path / "d.npz")
-    float_run = lava_eprop.train(own_data_config(tmp_path / "d.npz", 300), "float",
+    float_run = lava_eprop.train(own_data_config(tmp_path / "d.npz", 200), "float",
                                  progress=False)
     chip_run = lava_eprop.train(own_data_config(tmp_path / "d.npz", 30), "fixed",
                                 progress=False)
+    # measured on training seeds 0, 1, 2 (docs/own-data.md): float 80.5 / 85.2 / 78.5%,
+    # on chip 49.6 / 45.7 / 39.5%; chance is 10%, the spike counts alone give 56%
     assert float_run.metrics["final_accuracy"] >= 0.7, float_run.metrics["final_accuracy"]
     assert chip_run.metrics["final_accuracy"] >= 0.3, chip_run.metrics["final_accuracy"]
