@@ -19,6 +19,7 @@ import numpy as np
 from compilers import neurons as nrn
 from compilers.checks import Checker, at_least, between, equal
 from lava_eprop.errors import UserError
+from lava_eprop.tasks.dataset import training_input_rate_hz
 
 FIXED_SIZES = {"evidence-accumulation": 2, "store-recall": 2}
 
@@ -136,11 +137,9 @@ def make_setup(cfg, check: Checker) -> Setup:
         beta = net.beta if net.beta is not None else 1.7 * (1 - rho) / (1 - alpha)
     n_in, n_out = io_sizes(cfg)
     rate_in, rate_key = fp.input_rate_hz, "fixed_point.input_rate_hz"
-    if rate_in is None:
-        if "input_rate_hz" not in cfg.task:
-            check.refuse(rate_key, None, f"task '{cfg.task['name']}' has no input rate to size "
-                         "the x1 trace of the input projections (a rate in Hz)",
-                         at_least(rate_key, 0))
+    if rate_in is None and cfg.task["name"] == "dataset":
+        rate_in = training_input_rate_hz(cfg.task, cfg.base_dir, dt)
+    elif rate_in is None:
         rate_in, rate_key = cfg.task["input_rate_hz"], "task.input_rate_hz"
     eta, eta_key = fp.learning_rate, "fixed_point.learning_rate"
     if eta is None:
@@ -197,6 +196,10 @@ def notes_for(cfg, s: Setup) -> list[str]:
     net, train = cfg.network, cfg.training
     notes = [(f"On chip the weights learn by online SGD every step with learning rate {s.eta:g} "
               f"({s.eta_key}).")]
+    if cfg.task["name"] == "dataset" and cfg.fixed_point.input_rate_hz is None:
+        notes.append(f"fixed_point.input_rate_hz = null: the input traces are sized for "
+                     f"{s.rate_in:.4g} Hz, the mean rate of the dataset's training inputs "
+                     "(over trials, channels and steps).")
     if train.optimizer != "sgd" or train.update != "online":
         notes.append(f"training.optimizer = {train.optimizer} and training.update = "
                      f"{train.update} describe the float training only.")

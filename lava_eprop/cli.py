@@ -8,6 +8,7 @@ Outputs are written atomically, and only once a run has succeeded.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -447,10 +448,17 @@ def quant_report(config_or_preset, out_dir, iterations, batch_size, eval_trials,
         sys.exit(1)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv=None) -> None:
-    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    """Entry point: run the CLI, turning user errors into one line and exit status 2,
+    and printing each warning as one ``warning: ...`` line."""
     try:
-        cli.main(args=argv, prog_name="lava-eprop", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            cli.main(args=argv, prog_name="lava-eprop", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help())
         sys.exit(0)

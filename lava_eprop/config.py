@@ -166,8 +166,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                "every step); null = training.learning_rate", **_POS, hi=1e6,
                                nullable=True),
         "input_rate_hz": Field("float", None, "expected input spike rate that sizes the x1 "
-                               "trace of input projections; null = task.input_rate_hz "
-                               "(required for dataset tasks)", lo=0.0, hi=1e4, nullable=True),
+                               "trace of input projections; null = task.input_rate_hz, for "
+                               "a dataset the mean rate of its training inputs", lo=0.0, hi=1e4, nullable=True),
         "headroom": Field("float", 4.0, "a presynaptic trace at its mean (expected rate) uses "
                           "at most 1/headroom of its 7 bits", lo=1.0, hi=127.0),
         "weight_range": Field("float", 4.0, "weights are represented up to this many initial "
@@ -259,6 +259,24 @@ TASK_SCHEMAS: dict[str, dict[str, Field]] = {
         "shuffle": Field("bool", True, "true: draw training trials at random (the run's "
                          "seed); false: serve them in file order, from the first again after "
                          "the last"),
+    },
+}
+
+
+#: Defaults that replace the :data:`SCHEMA` defaults for one task type, where its
+#: config leaves a key out. A dataset's defaults are settings that learned
+#: generated spike-coded 10-class datasets in float and on chip
+#: (``tests/test_own_data.py``; docs/own-data.md): ALIF neurons with a
+#: refractory period and the firing-rate regulariser keep the rate down, Adam at
+#: 0.02 on batches of 32 learns in a few hundred iterations (the same rate as
+#: the on-chip SGD rate), and a wider weight range keeps the learned readout
+#: weights off the chip's 8-bit bounds.
+TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "dataset": {
+        "network": {"neuron": "alif", "refractory_steps": 5},
+        "training": {"learning_rate": 0.02, "batch_size": 32, "reg_coeff": 1.0,
+                     "reg_rate_hz": 20.0, "eval_trials": 256},
+        "fixed_point": {"weight_range": 16.0},
     },
 }
 
@@ -405,7 +423,7 @@ def _check_number(where: str, field: Field, value: Any, kind: str) -> int | floa
 
 
 def _check_section(name: str, raw: Any, fields: Mapping[str, Field],
-                   required: tuple = ()) -> dict:
+                   required: tuple = (), defaults: Mapping[str, Any] | None = None) -> dict:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -423,7 +441,7 @@ def _check_section(name: str, raw: Any, fields: Mapping[str, Field],
             raise UserError(f"missing key '{name}.{key}' ({field.doc}; allowed: "
                             f"{field.allowed()})")
         else:
-            out[key] = copy.deepcopy(field.default)
+            out[key] = copy.deepcopy((defaults or {}).get(key, field.default))
     return out
 
 
@@ -471,9 +489,10 @@ def from_dict(raw: Any, source: str = "<dict>", base_dir: str = ".") -> Config:
     task_fields = {**_TASK_COMMON, **TASK_SCHEMAS[name]}
     required = ("name", "path") if name == "dataset" else ("name",)
     task = _check_section("task", task_raw, task_fields, required)
-    net = _check_section("network", raw.get("network"), SCHEMA["network"])
-    train = _check_section("training", raw.get("training"), SCHEMA["training"])
-    fixed = _check_section("fixed_point", raw.get("fixed_point"), SCHEMA["fixed_point"])
+    defaults = TASK_DEFAULTS.get(name, {})
+    net, train, fixed = (_check_section(section, raw.get(section), SCHEMA[section],
+                                        defaults=defaults.get(section))
+                         for section in ("network", "training", "fixed_point"))
     _cross_checks(task, net, train)
     if fixed["warn_tolerance"] > fixed["tolerance"]:
         raise UserError(f"fixed_point.warn_tolerance = {fixed['warn_tolerance']} exceeds "
@@ -539,15 +558,18 @@ def schema_markdown() -> str:
              "A config is a YAML mapping with the sections `task`, `network`, `training` and "
              "`fixed_point` (how the Loihi 2 compiler lowers it; see "
              "[the Loihi 2 mapping](architecture.md#the-loihi-2-mapping)). Keys left out "
-             "take their default. Unknown keys, wrong types and out-of-range values are "
+             "take their default; a `dataset` task has defaults of its own for some keys "
+             "([Defaults of a dataset task](#defaults-of-a-dataset-task)). Unknown keys, wrong types and out-of-range values are "
              "refused with a one-line message.", ""]
+
+    def flow(value: Any) -> str:
+        return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
     def table(title: str, fields: Mapping[str, Field]) -> None:
         lines.extend([f"## {title}", "", "| key | type | default | allowed | meaning |",
                       "|---|---|---|---|---|"])
         for key, f in fields.items():
-            default = "required" if f.default is None and not f.nullable else \
-                yaml.safe_dump(f.default, default_flow_style=True).strip().removesuffix("...").strip()
+            default = "required" if f.default is None and not f.nullable else flow(f.default)
             lines.append(f"| `{key}` | {f.kind} | `{default}` | {f.allowed()} | {f.doc} |")
         lines.append("")
 
@@ -556,6 +578,17 @@ def schema_markdown() -> str:
         table(f"task, name: {name}", fields)
     for section, fields in SCHEMA.items():
         table(section, fields)
+    lines.extend(["## Defaults of a dataset task", "",
+                  "A `dataset` config that leaves these keys out gets these values instead of "
+                  "the defaults above: settings that learn generic spike-coded "
+                  "classification and regression data in float and on chip "
+                  "([Your own data](own-data.md)).", "",
+                  "| key | dataset default | default of other tasks |", "|---|---|---|"])
+    for section, values in TASK_DEFAULTS["dataset"].items():
+        for key, value in values.items():
+            lines.append(f"| `{section}.{key}` | `{flow(value)}` | "
+                         f"`{flow(SCHEMA[section][key].default)}` |")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -205,7 +205,7 @@ def test_a_non_finite_held_out_score_stops_with_one_line_and_writes_nothing(tmp_
     np.savez(tmp_path / "d.npz", inputs=np.zeros((6, 10, 3)), targets=np.ones((6, 10, 1)))
     cfg = tmp_path / "c.yaml"
     cfg.write_text("task: {name: dataset, path: d.npz}\nnetwork: {n_rec: 4}\n"
-                   "training: {iterations: 1}\n")
+                   "training: {iterations: 1, eval_trials: 1}\n")
     code, _, err = main_in_process("train", cfg, "--out", tmp_path / "o", "--quiet")
     assert code == 1 and err.count("\n") == 1 and "NaN or Inf" in err, err
     assert not (tmp_path / "o").exists()

@@ -146,3 +146,17 @@ def test_run_prints_and_records_the_score_when_the_inputs_carry_labels(tmp_path)
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["score"] == {"accuracy": accuracy}
     assert res.stdout.splitlines()[0] == f"3 trials: accuracy {accuracy:.4g}"
+
+
+def test_train_says_in_one_line_that_the_dataset_holds_fewer_evaluation_trials(tmp_path):
+    np.savez(tmp_path / "d.npz", inputs=np.zeros((10, 5, 2), np.uint8),
+             targets=np.arange(10) % 2)
+    (tmp_path / "c.yaml").write_text("task: {name: dataset, path: d.npz}\n"
+                                     "network: {n_rec: 4}\ntraining: {iterations: 1}\n")
+    res = cli("train", tmp_path / "c.yaml", "--engine", "float", "--out", tmp_path / "run",
+              "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == [
+        f"warning: 256 evaluation trials asked for (training.eval_trials, quant-report "
+        f"--eval-trials) but {tmp_path / 'd.npz'} has 2 held-out trials: evaluations use "
+        "those 2"]

@@ -162,13 +162,20 @@ def test_what_loihi_cannot_hold_is_refused_naming_parameter_value_and_range(over
     assert "\n" not in str(info.value)
 
 
-def test_dataset_sizes_come_from_the_npz_and_its_input_rate_from_fixed_point(tmp_path):
-    np.savez(tmp_path / "d.npz", inputs=np.zeros((4, 5, 3)), targets=np.array([0, 2, 1, 0]))
-    raw = {"task": {"name": "dataset", "path": str(tmp_path / "d.npz")}}
-    with pytest.raises(UserError, match=r"^fixed_point\.input_rate_hz = null: task 'dataset' "
-                                        r"has no input rate .*\(allowed: "
-                                        r"fixed_point\.input_rate_hz >= 0\)$"):
-        compile_quietly(from_dict(raw))
-    plan = compile_quietly(from_dict({**raw, "fixed_point": {"input_rate_hz": 20.0}}))
-    assert plan.projection("input->lif").shape == (100, 3)
+def test_dataset_sizes_come_from_the_npz_and_its_input_rate_from_its_training_inputs(tmp_path):
+    inputs = np.zeros((4, 5, 3))
+    inputs[3] = 1.0                              # the held-out trial: not counted
+    inputs[0, :3, 0] = inputs[2, 4, :] = 1.0     # 6 spikes in 3 trials x 5 steps x 3 channels
+    np.savez(tmp_path / "d.npz", inputs=inputs, targets=np.array([0, 2, 1, 0]),
+             held_out=np.array([3]))
+    raw = {"task": {"name": "dataset", "path": str(tmp_path / "d.npz")},
+           "network": {"n_rec": 100, "dt": 2.0}}
+    plan = compile_quietly(from_dict(raw))
+    assert plan.options["input_rate_hz"] == pytest.approx(6 / 45 * 1000 / 2.0)
+    assert any("sized for 66.67 Hz, the mean rate of the dataset's training inputs" in note
+               for note in plan.notes)
+    assert plan.projection("input->alif").shape == (100, 3)
     assert plan.projection("recurrent->readout").shape == (3, 100)
+    given = compile_quietly(from_dict({**raw, "fixed_point": {"input_rate_hz": 20.0}}))
+    assert given.options["input_rate_hz"] == 20.0
+    assert not any("training inputs" in note for note in given.notes)

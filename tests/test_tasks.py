@@ -1,9 +1,11 @@
 """Task generators and the .npz dataset loader."""
+import warnings
+
 import numpy as np
 import pytest
 
 from lava_eprop import config
-from lava_eprop.errors import UserError
+from lava_eprop.errors import UserError, UserInputWarning
 from lava_eprop.tasks import make_task
 
 
@@ -166,3 +168,30 @@ def test_unshuffled_trials_come_in_file_order_cycling_and_ignore_the_generator(t
     assert seen == [[0, 1, 3], [4, 0, 1], [3, 4, 0]]
     task.seek(2)
     assert task.sample(2, np.random.default_rng(0)).inputs[:, 0, 0].tolist() == [3, 4]
+
+
+def test_more_evaluation_trials_than_held_out_are_said_and_all_held_out_used(tmp_path):
+    task = dataset(write_npz(tmp_path / "d.npz", inputs=np.zeros((10, 5, 2)),
+                             targets=np.arange(10) % 2), held_out_fraction=0.2)
+    with pytest.warns(UserInputWarning, match=r"^64 evaluation trials asked for .* has 2 "
+                                              r"held-out trials: evaluations use those 2$"):
+        assert task.held_out(64, 0).size == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert task.held_out(2, 0).size == 2
+
+
+def test_a_dataset_config_leaving_keys_out_gets_the_dataset_defaults():
+    """The values docs/own-data.md states; other tasks keep the schema's defaults."""
+    cfg = config.from_dict({"task": {"name": "dataset", "path": "d.npz"},
+                            "training": {"batch_size": 4}})
+    net, train = cfg.network, cfg.training
+    assert (net.neuron, net.refractory_steps) == ("alif", 5)
+    assert (train.learning_rate, train.reg_coeff, train.reg_rate_hz, train.eval_trials) == (
+        0.02, 1.0, 20.0, 256)
+    assert cfg.fixed_point.weight_range == 16.0
+    assert train.batch_size == 4                                     # a given key wins
+    other = config.from_dict({"task": {"name": "store-recall"}})
+    assert (other.network.neuron, other.training.learning_rate, other.training.batch_size,
+            other.fixed_point.weight_range) == ("lif", 0.001, 1, 4.0)
+    assert config.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()

@@ -79,7 +79,9 @@ def score(rec: Record, batch: Batch, kind: str, loss: float) -> Evaluation:
     nmse = accuracy = None
     if kind == "regression":
         m = batch.mask
-        nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2) / np.var(batch.targets[m]))
+        with np.errstate(divide="ignore", invalid="ignore"):   # constant targets: inf or
+            nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2)    # NaN, which the
+                         / np.var(batch.targets[m]))                    # callers refuse
     else:
         accuracy = float(np.mean(predictions(rec.y, batch.mask)
                                  == trial_labels(batch.targets, batch.mask)))

@@ -8,17 +8,21 @@ steps, or over the whole trial) or signals of shape [N, T, n_out] (a
 regression task over every step). An optional ``held_out`` member (trial
 indices, or a boolean mask of shape [N]) fixes the trials kept for held-out
 evaluation; without it a fraction of the samples, drawn with ``split_seed``,
-is held out. Training batches come from the rest: drawn at random with the
-run's generator (``shuffle: true``, the default) or served in file order,
-cycling (``shuffle: false``).
+is held out; evaluations take the first ``training.eval_trials`` of them
+(all, with a warning, when there are fewer). Training batches come from the
+rest: drawn at random with the run's generator (``shuffle: true``, the
+default) or served in file order, cycling (``shuffle: false``). On chip a null
+``fixed_point.input_rate_hz`` is the training inputs' mean rate
+(:func:`training_input_rate_hz`).
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from lava_eprop.errors import UserError
+from lava_eprop.errors import UserError, UserInputWarning
 from lava_eprop.loaders import NpzArchive
 from lava_eprop.tasks.base import Batch, Shape, Task
 
@@ -150,6 +154,34 @@ def held_out_indices(held: np.ndarray, n: int, where: str) -> np.ndarray:
     return idx
 
 
+def split(task, n: int, held: np.ndarray | None, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(held-out, training)`` trial indices: the file's ``held_out`` member if it has
+    one, else ``task.held_out_fraction`` of the ``n`` trials drawn with
+    ``task.split_seed`` (at least one, and at least one left, when the fraction is
+    not 0)."""
+    if held is not None:
+        held_idx = held_out_indices(held, n, where)
+        return held_idx, np.setdiff1d(np.arange(n), held_idx)
+    order = np.random.default_rng(task["split_seed"]).permutation(n)
+    n_held = int(round(task["held_out_fraction"] * n))
+    n_held = min(max(n_held, 1), n - 1) if task["held_out_fraction"] > 0 else 0
+    return order[:n_held], order[n_held:]
+
+
+def training_input_rate_hz(task, base_dir: str, dt_ms: float) -> float:
+    """The mean input rate of the dataset's training trials in Hz: the inputs (spikes)
+    summed over those trials, their steps and channels, per channel and step,
+    divided by the time step ``dt_ms``; on chip it sizes the input projections'
+    traces when ``fixed_point.input_rate_hz`` is null."""
+    path = _path(task, base_dir)
+    inputs, targets, held = load_npz(path)
+    check_arrays(inputs, targets, str(path))
+    _, train_idx = split(task, len(inputs), held, str(path))
+    per_trial = inputs.sum(axis=(1, 2), dtype=np.float64)
+    per_step = per_trial[train_idx].sum() / (len(train_idx) * inputs.shape[1] * inputs.shape[2])
+    return float(per_step * 1000.0 / dt_ms)
+
+
 def _path(task, base_dir: str) -> Path:
     path = Path(task["path"])
     return path if path.is_absolute() else Path(base_dir) / path
@@ -183,14 +215,7 @@ class NpzDataset(Task):
             self.n_out = targets.shape[2]
             self.targets = targets.astype(np.float64)
             self.mask = np.ones((n, self.n_steps), dtype=bool)
-        if held is not None:
-            self.held_idx = held_out_indices(held, n, str(path))
-            self.train_idx = np.setdiff1d(np.arange(n), self.held_idx)
-        else:
-            order = np.random.default_rng(task["split_seed"]).permutation(n)
-            n_held = int(round(task["held_out_fraction"] * n))
-            n_held = min(max(n_held, 1), n - 1) if task["held_out_fraction"] > 0 else 0
-            self.held_idx, self.train_idx = order[:n_held], order[n_held:]
+        self.held_idx, self.train_idx = split(task, n, held, str(path))
         self.shuffle = task["shuffle"]
         if not self.shuffle:
             self.train_idx = np.sort(self.train_idx)
@@ -221,7 +246,14 @@ class NpzDataset(Task):
         self.served = trials_served
 
     def held_out(self, size: int, seed: int) -> Batch:
-        """Up to ``size`` held-out samples (all of them when fewer); the training set
-        when nothing is held out."""
+        """The first ``size`` held-out samples; all of them, with a
+        :class:`~lava_eprop.errors.UserInputWarning`, when there are fewer. The
+        training set when nothing is held out."""
         idx = self.held_idx if len(self.held_idx) else self.train_idx
+        if size > len(idx):
+            what = "held-out" if len(self.held_idx) else "training (none held out)"
+            warnings.warn(f"{size} evaluation trials asked for (training.eval_trials, "
+                          f"quant-report --eval-trials) but {self.path} has {len(idx)} "
+                          f"{what} trials: evaluations use those {len(idx)}",
+                          UserInputWarning, stacklevel=2)
         return self._take(idx[:size])
