@@ -19,9 +19,8 @@ import numpy as np
 from compilers import neurons as nrn
 from compilers.checks import Checker, at_least, between, equal
 from lava_eprop.errors import UserError
+from lava_eprop.tasks import task_shape
 from lava_eprop.tasks.dataset import training_input_rate_hz
-
-FIXED_SIZES = {"evidence-accumulation": 2, "store-recall": 2}
 
 
 @dataclass(frozen=True)
@@ -171,11 +170,12 @@ def _refuse_signal_range(check: Checker, factors: dict, rest: float):
 
 
 def io_sizes(cfg) -> tuple[int, int]:
-    """``(n_in, n_out)`` of the task; a dataset's are read from its ``.npz`` header."""
+    """``(n_in, n_out)`` of the task: its type's :meth:`~lava_eprop.tasks.Task.shape`,
+    or a dataset's read from its ``.npz`` header."""
     task = cfg.task
-    name = task["name"]
-    if name != "dataset":
-        return task["n_in"], task.get("n_out", FIXED_SIZES.get(name))
+    if task["name"] != "dataset":
+        shape = task_shape(cfg)
+        return shape.n_in, shape.n_out
     path = Path(task["path"])
     path = path if path.is_absolute() else Path(cfg.base_dir) / path
     try:

@@ -3,7 +3,7 @@
 A config has the sections ``task``, ``network``, ``training`` and
 ``fixed_point`` (how :mod:`compilers` lowers it to Loihi 2). Every key,
 its type, default and allowed range is declared once, in :data:`SCHEMA` (and
-:data:`TASK_SCHEMAS` for the task-specific keys); ``docs/config.md`` is
+each task type's module for its own keys, :data:`TASK_SCHEMAS`); ``docs/config.md`` is
 generated from these tables (``python -m lava_eprop.config``) and a test keeps
 the two identical. Loading validates everything and raises
 :class:`~lava_eprop.errors.UserError` with a one-line message naming the key,
@@ -25,55 +25,21 @@ import yaml
 
 from lava_eprop.errors import UserError
 from lava_eprop.loaders import parse_yaml, read_text
-
-PRESETS = ("pattern-generation", "evidence-accumulation", "store-recall")
-TASK_NAMES = PRESETS + ("dataset",)
-
-
-@dataclass(frozen=True)
-class Field:
-    """One config key: type, default, allowed values and meaning.
-
-    ``kind`` is one of ``int``, ``float``, ``bool``, ``str``, ``floats``
-    (a non-empty list of floats). ``lo``/``hi`` bound numbers (``lo_open``
-    makes the lower bound exclusive); ``choices`` lists allowed strings;
-    ``nullable`` allows ``null``.
-    """
-
-    kind: str
-    default: Any
-    doc: str
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    choices: tuple = ()
-    nullable: bool = False
-
-    def allowed(self) -> str:
-        """Human-readable allowed range, used in error messages and docs."""
-        if self.choices:
-            text = "one of " + ", ".join(self.choices)
-        elif self.kind == "bool":
-            text = "true or false"
-        elif self.lo is not None or self.hi is not None:
-            parts = []
-            if self.lo is not None:
-                parts.append(f"{'>' if self.lo_open else '>='} {_fmt(self.lo)}")
-            if self.hi is not None:
-                parts.append(f"<= {_fmt(self.hi)}")
-            noun = {"int": "integer", "float": "number", "floats": "list of numbers, each"}[self.kind]
-            text = f"{noun} " + " and ".join(parts)
-        else:
-            text = {"int": "integer", "float": "number", "str": "string",
-                    "floats": "list of numbers"}[self.kind]
-        return text + (" or null" if self.nullable else "")
+from lava_eprop.schema import POSITIVE, Field
+from lava_eprop.tasks import TASKS
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
+def _preset_file(name: str):
+    """Where the preset of task type ``name`` is, if it has one."""
+    return resources.files("lava_eprop").joinpath("presets", f"{name}.yaml")
 
 
-_POS = dict(lo=0.0, lo_open=True)
+#: Task types with a preset file (``presets/<name>.yaml``); TASK_NAMES adds the others.
+PRESETS = tuple(name for name in TASKS if _preset_file(name).is_file())
+TASK_NAMES = PRESETS + tuple(name for name in TASKS if name not in PRESETS)
+
+
+_POS = POSITIVE
 
 SCHEMA: dict[str, dict[str, Field]] = {
     "network": {
@@ -205,62 +171,8 @@ _TASK_COMMON = {
     "name": Field("str", None, "task type", choices=TASK_NAMES),
 }
 
-TASK_SCHEMAS: dict[str, dict[str, Field]] = {
-    "pattern-generation": {
-        "n_in": Field("int", 100, "input channels (frozen Poisson spike trains)", lo=1, hi=4096),
-        "n_out": Field("int", 1, "target signals (readouts)", lo=1, hi=64),
-        "n_steps": Field("int", 1000, "time steps per sequence", lo=2, hi=10**6),
-        "input_rate_hz": Field("float", 50.0, "Poisson input rate in Hz", lo=0.0, hi=1e4),
-        "periods_ms": Field("floats", [1000.0, 500.0, 333.0, 200.0],
-                            "periods of the summed sines, in ms", **_POS, hi=1e7),
-        "data_seed": Field("int", 0, "seed of the frozen input and target", lo=0,
-                           hi=2**32 - 1),
-    },
-    "evidence-accumulation": {
-        "n_in": Field("int", 40, "input channels, split into 4 equal groups: left cue, right "
-                      "cue, recall cue, background noise", lo=4, hi=4096),
-        "n_cues": Field("int", 7, "cues per trial (odd, so there is always a majority)", lo=1,
-                        hi=99),
-        "t_cue": Field("int", 100, "steps a cue lasts", lo=1, hi=10**5),
-        "t_interval": Field("int", 150, "steps from one cue onset to the next (>= t_cue)",
-                            lo=1, hi=10**5),
-        "delay": Field("int", 1050, "steps from the end of the cue period to the recall cue",
-                       lo=0, hi=10**6),
-        "recall_duration": Field("int", 150, "steps of the recall cue = decision window", lo=1,
-                                 hi=10**5),
-        "input_rate_hz": Field("float", 40.0, "rate of active cue channels in Hz (background "
-                               "channels fire at a quarter of it)", lo=0.0, hi=1e4),
-        "p_majority": Field("float", 0.7, "probability that a cue is on the trial's majority "
-                            "side", lo=0.5, hi=1.0),
-    },
-    "store-recall": {
-        "n_in": Field("int", 40, "input channels, split into 5 equal groups: store, recall, "
-                      "value 0, value 1, background noise", lo=5, hi=4096),
-        "n_windows": Field("int", 6, "windows per trial; the store cue comes in one, the "
-                           "recall cue in a later one", lo=3, hi=1000),
-        "window_steps": Field("int", 100, "steps per window", lo=1, hi=10**5),
-        "input_rate_hz": Field("float", 50.0, "rate of active channels in Hz (background "
-                               "channels fire at a quarter of it)", lo=0.0, hi=1e4),
-    },
-    "dataset": {
-        "path": Field("str", None, "path of an .npz file with 'inputs' [N, T, n_in] (0/1 "
-                      "spikes; --engine float also takes other finite values) and "
-                      "'targets' ([N] class labels or [N, T, n_out] signals), optionally "
-                      "'held_out' (trial indices or a boolean mask [N]: a fixed held-out "
-                      "split); relative paths are relative to the config file"),
-        "decision_window": Field("int", None, "classification: the last this many steps "
-                                 "count in the loss and the decision; null = all steps", lo=1,
-                                 hi=10**6, nullable=True),
-        "held_out_fraction": Field("float", 0.2, "fraction of samples kept for held-out "
-                                   "evaluation, drawn at random; unused when the file has "
-                                   "'held_out'", lo=0.0, hi=0.9),
-        "split_seed": Field("int", 0, "seed of the random train / held-out split", lo=0,
-                            hi=2**32 - 1),
-        "shuffle": Field("bool", True, "true: draw training trials at random (the run's "
-                         "seed); false: serve them in file order, from the first again after "
-                         "the last"),
-    },
-}
+#: Each task type's own keys, declared in its module (:mod:`lava_eprop.tasks`).
+TASK_SCHEMAS: dict[str, dict[str, Field]] = {name: TASKS[name].schema for name in TASK_NAMES}
 
 
 #: Defaults that replace the :data:`SCHEMA` defaults for one task type, where its
@@ -453,20 +365,7 @@ def _cross_checks(task: dict, net: dict, train: dict) -> None:
     if net["n_adaptive"] is not None and net["neuron"] == "lif":
         raise UserError("network.n_adaptive is set but network.neuron is 'lif' (allowed: "
                         "set neuron: alif, or remove n_adaptive)")
-    name = task["name"]
-    if name == "evidence-accumulation":
-        if task["n_in"] % 4:
-            raise UserError(f"task.n_in = {task['n_in']} must be a multiple of 4 (4 equal "
-                            "input groups)")
-        if task["n_cues"] % 2 == 0:
-            raise UserError(f"task.n_cues = {task['n_cues']} must be odd (allowed: odd "
-                            "integers 1 to 99)")
-        if task["t_interval"] < task["t_cue"]:
-            raise UserError(f"task.t_interval = {task['t_interval']} is shorter than task.t_cue"
-                            f" = {task['t_cue']} (allowed: t_interval >= t_cue)")
-    if name == "store-recall" and task["n_in"] % 5:
-        raise UserError(f"task.n_in = {task['n_in']} must be a multiple of 5 (5 equal input "
-                        "groups)")
+    TASKS[task["name"]].check(task)
     if train["method"] == "bptt" and train["update"] == "online":
         raise UserError("training.update = 'online' is not possible with training.method = "
                         "'bptt' (allowed: update: batch)")
@@ -506,7 +405,7 @@ def preset_dict(name: str) -> dict:
     """The raw dict of a built-in preset."""
     if name not in PRESETS:
         raise UserError(f"unknown preset '{name}' (allowed: {', '.join(PRESETS)})")
-    text = resources.files("lava_eprop").joinpath("presets", f"{name}.yaml").read_text()
+    text = _preset_file(name).read_text()
     return parse_yaml(text, f"preset {name}")
 
 

@@ -31,9 +31,7 @@ from lava.utils.weightutils import SignMode
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import NetworkSpec
 from lava_eprop.lava_run import run_config
-from lava_eprop.processes.eprop_neuron.process import EpropNeuron
-from lava_eprop.processes.error.process import EpropError
-from lava_eprop.processes.readout.process import LeakyReadout
+from lava_eprop.processes import EpropError, EpropNeuron, LeakyReadout
 
 DENSE_VARS = ("weights", "tag_1", "tag_2", "x1")
 
@@ -132,12 +130,14 @@ class LavaGraph:
             return [getattr(self.dense[proj], var)]
         return [getattr(n, name) for n in self.neurons.values()]
 
-    def run(self, record=("z", "readout_v"), hardware: bool = False) -> dict:
+    def run(self, record=("z", "readout_v"), hardware: bool = False, run_cfg=None) -> dict:
         """Run all steps in ``Loihi2SimCfg`` (``Loihi2HwCfg`` with ``hardware``, see
-        :func:`~lava_eprop.lava_run.run_config`); return each recorded quantity
-        [T, ...] (int64 for the fixed-point models, float otherwise). The graph
-        is stopped in any case.
+        :func:`~lava_eprop.lava_run.run_config`), or in a Lava ``run_cfg`` of the
+        caller's; return each recorded quantity [T, ...] (int64 for the
+        fixed-point models, float otherwise). The graph is stopped in any case.
         """
+        if run_cfg is None:
+            run_cfg = run_config(fixed=self.fixed, hardware=hardware, rounding=self.spec.rounding)
         monitors = {}
         for name in record:
             monitors[name] = []
@@ -146,9 +146,7 @@ class LavaGraph:
                 mon.probe(var, self.n_steps)
                 monitors[name].append((mon, var))
         try:
-            self._any.run(condition=RunSteps(num_steps=self.n_steps),
-                          run_cfg=run_config(fixed=self.fixed, hardware=hardware,
-                                             rounding=self.spec.rounding))
+            self._any.run(condition=RunSteps(num_steps=self.n_steps), run_cfg=run_cfg)
             out = {}
             for name, probes in monitors.items():
                 parts = [np.asarray(mon.get_data()[var.process.name][var.name])

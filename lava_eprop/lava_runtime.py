@@ -5,11 +5,14 @@ product runs without it, and what needs Lava's runtime says so in one line
 (:func:`require_lava`).
 
 Lava 0.10.0 calls ``multiprocessing.set_start_method('fork')`` when its
-runtime module is first imported (which any Lava process import does). That
-raises once anything has fixed the start method, even to 'fork' (tqdm's lock
-does). :func:`import_lava_runtime` imports that module first, skipping the
-call when the method already is 'fork'; modules that import Lava processes
-call it before their Lava imports.
+runtime module is first imported (which importing a Lava process or model
+does). Python refuses that call once anything has fixed the start method,
+even to 'fork', and a tqdm bar does (its lock), so training and then running
+the Lava graph in one process would fail, whatever the layout of the
+packages. :func:`import_lava_runtime` imports that module first; if the
+start method already is 'fork', it unsets it with Python's public
+``set_start_method(None, force=True)`` just before, and Lava sets 'fork'
+again. Modules that import Lava processes call it before their Lava imports.
 """
 from __future__ import annotations
 
@@ -48,12 +51,8 @@ def import_lava_runtime() -> None:
     Raises the one-line :class:`UserError` of :func:`require_lava` without Lava.
     """
     require_lava("Lava's runtime (train --engine lava, run, deploy)")
-    if multiprocessing.get_start_method(allow_none=True) != "fork":
-        importlib.import_module(_RUNTIME)
+    if _RUNTIME in sys.modules:
         return
-    original = multiprocessing.set_start_method
-    multiprocessing.set_start_method = lambda method, force=False: None
-    try:
-        importlib.import_module(_RUNTIME)
-    finally:
-        multiprocessing.set_start_method = original
+    if multiprocessing.get_start_method(allow_none=True) == "fork":
+        multiprocessing.set_start_method(None, force=True)
+    importlib.import_module(_RUNTIME)

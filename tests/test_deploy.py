@@ -92,13 +92,11 @@ def test_hardware_run_config_is_built_until_the_missing_extension_stops_it(monke
 
     from lava_eprop.inference import integer_spec, run_lava
     from lava_eprop.lava_run import run_config
-    from lava_eprop.processes.eprop_neuron.process import EpropNeuron
-    from process_models.eprop_neuron.models import PyEpropNeuronModelFixed
 
     monkeypatch.setattr(loihi, "is_installed", lambda *a, **k: True)
     cfg = run_config(hardware=True)
     assert isinstance(cfg, Loihi2HwCfg) and cfg.select_tag == "fixed_pt"
-    assert cfg.exception_proc_model_map[EpropNeuron] is PyEpropNeuronModelFixed
+    assert cfg.exception_proc_model_map == {}
     with pytest.raises(NameError, match="CLoihiProcessModel"):
         run_lava(integer_spec(load_network(network)), np.zeros((1, 3, 10), np.int64),
                  hardware=True)

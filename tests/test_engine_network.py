@@ -205,28 +205,6 @@ def test_float_models_track_the_fixed_point_graph():
     assert np.corrcoef(floats["readout_v"].ravel(), ints["readout_v"][:, 0].ravel())[0, 1] > 0.9
 
 
-def test_run_config_maps_this_packages_processes_and_refuses_missing_hardware(monkeypatch):
-    from lava.utils import loihi
-
-    from lava_eprop.errors import UserError
-    from lava_eprop.lava_run import run_config
-    from lava_eprop.processes.eprop_neuron.process import EpropNeuron
-    from process_models.eprop_neuron.models import (
-        PyEpropNeuronModelFixed,
-        PyEpropNeuronModelFloat,
-    )
-
-    neuron = EpropNeuron(shape=(2,), params=neurons.RecParams(4095, 100, 10, 0, 128, 10, 0))
-    fixed, floats = run_config(), run_config(fixed=False)
-    assert fixed.select_tag == "fixed_pt" and floats.select_tag == "floating_pt"
-    assert neuron in fixed.exception_proc_model_map
-    assert fixed.exception_proc_model_map[neuron] is PyEpropNeuronModelFixed
-    assert floats.exception_proc_model_map[EpropNeuron] is PyEpropNeuronModelFloat
-    monkeypatch.setattr(loihi, "is_installed", lambda: False)
-    with pytest.raises(UserError, match="Loihi 2 hardware support is not installed"):
-        run_config(hardware=True)
-
-
 @pytest.mark.parametrize("name", ["lif_random", "alif_symmetric", "lif_alif_random"])
 def test_frozen_fast_engine_equals_lava_graph_with_dense(name):
     """``FastNetwork(learn=False)`` is ``LavaGraph(learn=False)`` (plain ``Dense``) bit for bit

@@ -1,10 +1,13 @@
-"""Lava processes of e-prop: one folder per process.
+"""The Lava processes of e-prop (defined in :mod:`process_models`, beside their models).
 
 The mapping they implement: docs/architecture.md#the-loihi-2-mapping.
 
-Their models live in :mod:`process_models` (same folder names); select them
-with :func:`lava_eprop.lava_run.run_config`.
+Import them from here; ``lava_eprop.processes.<folder>.process`` keeps the
+paths of earlier versions. Why they are defined in :mod:`process_models`:
+that package's docstring.
 """
-from lava_eprop.lava_runtime import import_lava_runtime
+from process_models.eprop_neuron.process import EpropNeuron
+from process_models.error.process import EpropError
+from process_models.readout.process import LeakyReadout
 
-import_lava_runtime()
+__all__ = ["EpropError", "EpropNeuron", "LeakyReadout"]

@@ -1,9 +1,16 @@
-"""What every task hands to the engines: a batch of inputs, targets and mask."""
+"""What a task type declares (:class:`Task`) and hands to the engines: a batch of
+inputs, targets and mask."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from lava_eprop.schema import Field
+
+if TYPE_CHECKING:
+    from lava_eprop.config import Config
 
 
 @dataclass(frozen=True)
@@ -41,18 +48,34 @@ class Batch:
 
 
 class Task:
-    """A task: its sizes, its kind, and how to draw training and held-out batches.
+    """A task type: its config keys and their checks, its sizes, its kind, and how to
+    draw training and held-out batches.
 
-    Subclasses set ``name``, ``kind`` (``regression`` or ``classification``),
-    ``n_in``, ``n_out``, ``n_steps`` and implement :meth:`sample` and
-    :meth:`shape`.
+    A subclass with a ``name``, in a module of :mod:`lava_eprop.tasks`, is a
+    task type of the configs (``task.name``); its preset, if it has one, is
+    ``lava_eprop/presets/<name>.yaml``. It sets ``name``, ``schema`` (the
+    ``task`` keys besides ``name``), ``kind`` (``regression`` or
+    ``classification``), ``n_in``, ``n_out``, ``n_steps``, implements
+    :meth:`sample` and :meth:`shape`, and :meth:`check` where keys constrain
+    each other.
     """
 
-    name: str
+    name: ClassVar[str]
+    schema: ClassVar[dict[str, Field]] = {}
     kind: str
     n_in: int
     n_out: int
     n_steps: int
+
+    @staticmethod
+    def check(task: dict) -> None:
+        """Refuse, with a one-line :class:`~lava_eprop.errors.UserError`, values of the
+        validated ``task`` section that only fail together."""
+
+    @classmethod
+    def config_args(cls, cfg: Config) -> tuple:
+        """The arguments of the constructor and of :meth:`shape` for ``cfg``."""
+        return cfg.task, cfg.network["dt"]
 
     @staticmethod
     def shape(*args) -> Shape:

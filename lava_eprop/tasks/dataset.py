@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from lava_eprop.errors import UserError, UserInputWarning
 from lava_eprop.loaders import NpzArchive
+from lava_eprop.schema import Field
 from lava_eprop.tasks.base import Batch, Shape, Task
 
 
@@ -189,6 +191,28 @@ def _path(task, base_dir: str) -> Path:
 
 class NpzDataset(Task):
     name = "dataset"
+    schema: ClassVar[dict[str, Field]] = {
+        "path": Field("str", None, "path of an .npz file with 'inputs' [N, T, n_in] (0/1 "
+                      "spikes; --engine float also takes other finite values) and "
+                      "'targets' ([N] class labels or [N, T, n_out] signals), optionally "
+                      "'held_out' (trial indices or a boolean mask [N]: a fixed held-out "
+                      "split); relative paths are relative to the config file"),
+        "decision_window": Field("int", None, "classification: the last this many steps "
+                                 "count in the loss and the decision; null = all steps", lo=1,
+                                 hi=10**6, nullable=True),
+        "held_out_fraction": Field("float", 0.2, "fraction of samples kept for held-out "
+                                   "evaluation, drawn at random; unused when the file has "
+                                   "'held_out'", lo=0.0, hi=0.9),
+        "split_seed": Field("int", 0, "seed of the random train / held-out split", lo=0,
+                            hi=2**32 - 1),
+        "shuffle": Field("bool", True, "true: draw training trials at random (the run's "
+                         "seed); false: serve them in file order, from the first again after "
+                         "the last"),
+    }
+
+    @classmethod
+    def config_args(cls, cfg) -> tuple:
+        return cfg.task, cfg.base_dir
 
     @staticmethod
     def shape(task, base_dir: str) -> Shape:

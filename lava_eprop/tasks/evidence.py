@@ -10,8 +10,12 @@ window the network must report the side that had more cues (label 0 = left,
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
+from lava_eprop.errors import UserError
+from lava_eprop.schema import Field
 from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 
@@ -19,6 +23,35 @@ class EvidenceAccumulation(Task):
     name = "evidence-accumulation"
     kind = "classification"
     n_out = 2
+    schema: ClassVar[dict[str, Field]] = {
+        "n_in": Field("int", 40, "input channels, split into 4 equal groups: left cue, right "
+                      "cue, recall cue, background noise", lo=4, hi=4096),
+        "n_cues": Field("int", 7, "cues per trial (odd, so there is always a majority)", lo=1,
+                        hi=99),
+        "t_cue": Field("int", 100, "steps a cue lasts", lo=1, hi=10**5),
+        "t_interval": Field("int", 150, "steps from one cue onset to the next (>= t_cue)",
+                            lo=1, hi=10**5),
+        "delay": Field("int", 1050, "steps from the end of the cue period to the recall cue",
+                       lo=0, hi=10**6),
+        "recall_duration": Field("int", 150, "steps of the recall cue = decision window", lo=1,
+                                 hi=10**5),
+        "input_rate_hz": Field("float", 40.0, "rate of active cue channels in Hz (background "
+                               "channels fire at a quarter of it)", lo=0.0, hi=1e4),
+        "p_majority": Field("float", 0.7, "probability that a cue is on the trial's majority "
+                            "side", lo=0.5, hi=1.0),
+    }
+
+    @staticmethod
+    def check(task: dict) -> None:
+        if task["n_in"] % 4:
+            raise UserError(f"task.n_in = {task['n_in']} must be a multiple of 4 (4 equal "
+                            "input groups)")
+        if task["n_cues"] % 2 == 0:
+            raise UserError(f"task.n_cues = {task['n_cues']} must be odd (allowed: odd "
+                            "integers 1 to 99)")
+        if task["t_interval"] < task["t_cue"]:
+            raise UserError(f"task.t_interval = {task['t_interval']} is shorter than task.t_cue"
+                            f" = {task['t_cue']} (allowed: t_interval >= t_cue)")
 
     @staticmethod
     def shape(task, dt_ms: float) -> Shape:

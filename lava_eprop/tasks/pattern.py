@@ -8,8 +8,11 @@ evaluation: the network must learn to reproduce the pattern.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
+from lava_eprop.schema import POSITIVE, Field
 from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 
@@ -28,6 +31,16 @@ def sum_of_sines(n_steps: int, dt_ms: float, periods_ms, rng: np.random.Generato
 class PatternGeneration(Task):
     name = "pattern-generation"
     kind = "regression"
+    schema: ClassVar[dict[str, Field]] = {
+        "n_in": Field("int", 100, "input channels (frozen Poisson spike trains)", lo=1, hi=4096),
+        "n_out": Field("int", 1, "target signals (readouts)", lo=1, hi=64),
+        "n_steps": Field("int", 1000, "time steps per sequence", lo=2, hi=10**6),
+        "input_rate_hz": Field("float", 50.0, "Poisson input rate in Hz", lo=0.0, hi=1e4),
+        "periods_ms": Field("floats", [1000.0, 500.0, 333.0, 200.0],
+                            "periods of the summed sines, in ms", **POSITIVE, hi=1e7),
+        "data_seed": Field("int", 0, "seed of the frozen input and target", lo=0,
+                           hi=2**32 - 1),
+    }
 
     @staticmethod
     def shape(task, dt_ms: float) -> Shape:

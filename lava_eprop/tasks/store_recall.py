@@ -11,8 +11,12 @@ are distractors. Background channels fire at a quarter of the rate.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
+from lava_eprop.errors import UserError
+from lava_eprop.schema import Field
 from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 
@@ -20,6 +24,21 @@ class StoreRecall(Task):
     name = "store-recall"
     kind = "classification"
     n_out = 2
+    schema: ClassVar[dict[str, Field]] = {
+        "n_in": Field("int", 40, "input channels, split into 5 equal groups: store, recall, "
+                      "value 0, value 1, background noise", lo=5, hi=4096),
+        "n_windows": Field("int", 6, "windows per trial; the store cue comes in one, the "
+                           "recall cue in a later one", lo=3, hi=1000),
+        "window_steps": Field("int", 100, "steps per window", lo=1, hi=10**5),
+        "input_rate_hz": Field("float", 50.0, "rate of active channels in Hz (background "
+                               "channels fire at a quarter of it)", lo=0.0, hi=1e4),
+    }
+
+    @staticmethod
+    def check(task: dict) -> None:
+        if task["n_in"] % 5:
+            raise UserError(f"task.n_in = {task['n_in']} must be a multiple of 5 (5 equal "
+                            "input groups)")
 
     @staticmethod
     def shape(task, dt_ms: float) -> Shape:

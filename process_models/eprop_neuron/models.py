@@ -1,4 +1,4 @@
-"""Models of :class:`lava_eprop.processes.eprop_neuron.process.EpropNeuron`."""
+"""Models of :class:`process_models.eprop_neuron.process.EpropNeuron`."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_eprop.engine import neurons, neurons_float
-from lava_eprop.processes.eprop_neuron.process import EpropNeuron
+from process_models.eprop_neuron.process import EpropNeuron
 
 
 class _EpropNeuronModel(PyLoihiProcessModel):

@@ -1,4 +1,4 @@
-"""Models of :class:`lava_eprop.processes.readout.process.LeakyReadout`."""
+"""Models of :class:`process_models.readout.process.LeakyReadout`."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_eprop.engine import neurons, neurons_float
-from lava_eprop.processes.readout.process import LeakyReadout
+from process_models.readout.process import LeakyReadout
 
 
 class _ReadoutModel(PyLoihiProcessModel):
