@@ -22,7 +22,8 @@ __all__ = ["TASKS", "Batch", "Shape", "Task", "make_task", "task_shape"]
 
 
 def _task_types() -> dict[str, type[Task]]:
-    """Every Task subclass with a ``name`` of this package's modules, in module order."""
+    """Every Task subclass with a ``name`` of this package's modules, ordered by
+    ``(Task.listed, name)``."""
     found = {}
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
@@ -30,7 +31,7 @@ def _task_types() -> dict[str, type[Task]]:
             if isinstance(obj, type) and issubclass(obj, Task) and "name" in vars(obj) \
                     and obj.__module__ == module.__name__:
                 found[obj.name] = obj
-    return found
+    return dict(sorted(found.items(), key=lambda item: (item[1].listed, item[0])))
 
 
 #: ``{task.name: task type}``.

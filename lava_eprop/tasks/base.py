@@ -57,11 +57,13 @@ class Task:
     ``task`` keys besides ``name``), ``kind`` (``regression`` or
     ``classification``), ``n_in``, ``n_out``, ``n_steps``, implements
     :meth:`sample` and :meth:`shape`, and :meth:`check` where keys constrain
-    each other.
+    each other. ``listed`` orders the task types in listings (``presets``,
+    docs/config.md): the seed paper's tasks in its order, then the rest by name.
     """
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, Field]] = {}
+    listed: ClassVar[int] = 100
     kind: str
     n_in: int
     n_out: int

@@ -21,6 +21,7 @@ from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 class EvidenceAccumulation(Task):
     name = "evidence-accumulation"
+    listed = 1
     kind = "classification"
     n_out = 2
     schema: ClassVar[dict[str, Field]] = {

@@ -30,6 +30,7 @@ def sum_of_sines(n_steps: int, dt_ms: float, periods_ms, rng: np.random.Generato
 
 class PatternGeneration(Task):
     name = "pattern-generation"
+    listed = 0
     kind = "regression"
     schema: ClassVar[dict[str, Field]] = {
         "n_in": Field("int", 100, "input channels (frozen Poisson spike trains)", lo=1, hi=4096),

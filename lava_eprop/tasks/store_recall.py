@@ -22,6 +22,7 @@ from lava_eprop.tasks.base import Batch, Shape, Task, poisson
 
 class StoreRecall(Task):
     name = "store-recall"
+    listed = 2
     kind = "classification"
     n_out = 2
     schema: ClassVar[dict[str, Field]] = {
