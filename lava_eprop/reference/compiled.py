@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lava_eprop import kernel_cache  # noqa: F401  keys the numba cache below
 from lava_eprop.reference.params import NetParams
 
 try:
