@@ -6,11 +6,16 @@ own data (:meth:`lava_eprop.tasks.Task.shape`), then the arrays a command
 keeps for every step of the trials it simulates at once, per recurrent
 neuron, input channel and readout:
 
-* ``float`` training keeps, per trial of a batch, a handful of
-  ``[T, n_rec]`` arrays (spikes, membrane, adaptation, pseudo-derivative and
-  the gradient's temporaries) and the presynaptic traces ``[T, n_in]``; the
-  held-out evaluation does the same for ``eval_trials`` trials. Online
-  e-prop keeps per trial an eligibility trace per synapse instead;
+* ``float`` training simulates the trials of a batch, and the held-out
+  trials in chunks of as many (at least
+  :data:`~lava_eprop.reference.train.EVAL_CHUNK`), in the same three
+  ``[T, n_rec]`` arrays per trial (input drive, spikes, pseudo-derivative);
+  the gradient adds one ``[T, n_rec]`` trace and the batch's inputs per
+  training trial. Per held-out trial it keeps the inputs as bool, the
+  readouts of two evaluations and the loss's temporaries, and in the final
+  evaluation the spikes as bool; drawing the held-out set, before anything
+  else, takes its rates and random draws. Online e-prop keeps per trial an
+  eligibility trace per synapse instead;
 * on-chip training (``fixed``, ``lava``) runs its trials one at a time, but
   evaluates the ``eval_trials`` held-out trials at once in the fast engine
   (integer records, then their float view);
@@ -52,12 +57,15 @@ class PerStep:
     out: float
 
 
-# float, per held-out trial: the batch, the evaluation's buffers (drive, z, v, a,
-# psi) and the initial evaluation's record, which the result keeps
-_FLOAT_EVAL = PerStep(rec=9.5, inputs=2.5, out=4)
-# float, per training trial: the record, the gradient's temporaries (learning
-# signal, filtered spikes, eligibility factors), the batch and its sampling
-_FLOAT_BATCH = PerStep(rec=8.5, inputs=3, out=4)
+# float, per trial simulated at once: input drive, z, psi (reused by every simulation)
+_FLOAT_SIMULATED = PerStep(rec=3, inputs=0, out=1)
+# float, per training trial: a filtered trace of the gradient, the batch, its sampling
+_FLOAT_BATCH = PerStep(rec=1, inputs=4, out=4)
+# float, per held-out trial: inputs and the final evaluation's spikes as bool, the
+# readouts of two evaluations and the loss's temporaries, the targets and mask
+_FLOAT_HELD = PerStep(rec=1 / 8, inputs=1 / 8, out=12)
+# float, drawing the held-out set: rates, random draws, spikes (nothing else allocated)
+_FLOAT_HELD_DRAW = PerStep(rec=0, inputs=2.2, out=1)
 # on chip, per held-out trial: five integer records [T, B, n_rec] of an evaluation
 # and their float view, the initial evaluation's record, the batch
 _CHIP = PerStep(rec=14, inputs=2.8, out=8)
@@ -97,10 +105,15 @@ def training_estimate(cfg: Config, engine: str) -> Estimate:
     n, t = cfg.network, cfg.training
     held = _eval_trials(shape, t.eval_trials)
     if engine == "float":
+        from lava_eprop.reference.train import EVAL_CHUNK  # numba, not needed before
+
         item = np.dtype(t.dtype).itemsize
-        trials = t.batch_size + held
-        total = (held * _per_trial(_FLOAT_EVAL, shape, n.n_rec, item)
-                 + t.batch_size * _per_trial(_FLOAT_BATCH, shape, n.n_rec, item))
+        simulated = max(t.batch_size, min(held, EVAL_CHUNK))
+        trials = simulated
+        total = max(held * _per_trial(_FLOAT_HELD_DRAW, shape, n.n_rec, 8),
+                    simulated * _per_trial(_FLOAT_SIMULATED, shape, n.n_rec, item)
+                    + t.batch_size * _per_trial(_FLOAT_BATCH, shape, n.n_rec, item)
+                    + held * _per_trial(_FLOAT_HELD, shape, n.n_rec, item))
         if t.update == "online" and t.method == "eprop":
             per_synapse = 3 if n.neuron == "alif" else 2       # ebar, e (+ eps)
             total += t.batch_size * n.n_rec * (shape.n_in + n.n_rec) * per_synapse * item

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lava_eprop import kernel_cache  # noqa: F401  keys the numba cache below
 from lava_eprop.engine import rule_eval
 from lava_eprop.engine.traces import TRACE_MAX
 from lava_eprop.loihi import symbols as sym

@@ -37,6 +37,8 @@ from lava_eprop.engine.neurons import (
 if AVAILABLE:
     import numba
 
+    from lava_eprop import kernel_cache  # noqa: F401  keys the numba cache below
+
 #: Counter slots of :func:`rec_step` (group): int32 wrap of ``a_in``, 24-bit wrap of
 #: ``u``, saturation of ``v``, ``b``, ``f``, clip of the ``y3`` sent; of
 #: :func:`readout_error_step`: ``u``, ``v`` of the readout, clip of ``e`` and of its ``y3``.

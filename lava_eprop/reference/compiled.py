@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lava_eprop import kernel_cache  # noqa: F401  keys the numba cache below
 from lava_eprop.reference.params import NetParams
 
 try:
@@ -41,10 +42,11 @@ def step_constants(p: NetParams, dtype) -> tuple:
 if AVAILABLE:
     @numba.njit(cache=True)
     def rec_step_into(v, a, z, r, i_syn, beta, alpha, rho, v_th, gain, n_ref,
-                      rec_z, rec_v, rec_a, rec_psi, t):
+                      rec_z, rec_v, rec_a, rec_psi, t, keep_state):
         """:func:`neurons.rec_step` in place: state ``v, a, z, r`` [B, n] from step
-        ``t-1`` to ``t`` given ``i_syn`` [B, n]; ``z, v, a, psi`` also into
-        ``rec_*[:, t]`` ([B, T, n]). ``alpha .. gain`` from :func:`step_constants`."""
+        ``t-1`` to ``t`` given ``i_syn`` [B, n]; ``z, psi`` also into ``rec_*[:, t]``
+        ([B, T, n]), and ``v, a`` too if ``keep_state`` (else ``rec_v``, ``rec_a`` are
+        not touched). ``alpha .. gain`` from :func:`step_constants`."""
         zero, one = v.dtype.type(0.0), v.dtype.type(1.0)
         batch, size = v.shape
         for b in range(batch):
@@ -62,8 +64,9 @@ if AVAILABLE:
                 z_new = one if spike else zero
                 r[b, j] = min(max(r[b, j] + n_ref * np.int32(spike) - 1, 0), n_ref)
                 v[b, j], a[b, j], z[b, j] = v_new, a_new, z_new
-                rec_z[b, t, j], rec_v[b, t, j], rec_a[b, t, j] = z_new, v_new, a_new
-                rec_psi[b, t, j] = psi
+                rec_z[b, t, j], rec_psi[b, t, j] = z_new, psi
+                if keep_state:
+                    rec_v[b, t, j], rec_a[b, t, j] = v_new, a_new
 
     @numba.njit(cache=True)
     def leaky_filter_into(x, decay, scale, reverse, out):

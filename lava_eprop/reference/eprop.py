@@ -52,9 +52,11 @@ class Grads(NamedTuple):
     b_out: np.ndarray
 
 
-def learning_signal(delta: np.ndarray, fb: np.ndarray) -> np.ndarray:
-    """``L_j[t] = sum_k B_jk delta_k[t]``; ``delta`` [..., n_out], ``fb`` [n_rec, n_out]."""
-    return delta @ fb.T
+def learning_signal(delta: np.ndarray, fb: np.ndarray, out: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """``L_j[t] = sum_k B_jk delta_k[t]``; ``delta`` [..., n_out], ``fb`` [n_rec, n_out];
+    into ``out`` if given."""
+    return np.matmul(delta, fb.T, out=out)
 
 
 def _post_factor(rec: Record, signal: np.ndarray, reg_signal: np.ndarray,
@@ -90,23 +92,34 @@ def _outer_sum(post: np.ndarray, pre: np.ndarray) -> np.ndarray:
 
 
 def batch_gradients(w: Weights, p: NetParams, x: np.ndarray, rec: Record,
-                    loss: LossTerms, fused: bool = compiled.AVAILABLE) -> Grads:
+                    loss: LossTerms, fused: bool = compiled.AVAILABLE,
+                    scratch: np.ndarray | None = None) -> Grads:
     """e-prop gradient summed over all steps and trials of a batch.
 
     With ``fused`` the time recursions run compiled (the same bits, see
-    :mod:`lava_eprop.reference.compiled`).
+    :mod:`lava_eprop.reference.compiled`). Besides ``h``, one filtered trace
+    [B, T, n] is alive at a time. Given ``scratch``, an array like ``rec.z``
+    whose values are no longer needed (the simulation's input drive), no new
+    [B, T, n_rec] array is made: the learning signal, ``h`` and then the
+    readout's filtered spikes go into ``scratch``, and the recurrent inputs'
+    filtered spikes into ``rec.psi``, which this call overwrites once ``h`` is
+    computed.
     """
-    signal = learning_signal(loss.delta, w.fb)
+    signal = learning_signal(loss.delta, w.fb, out=scratch)
     h = _post_factor(rec, signal, loss.reg_signal, p, fused)
-    xbar = leaky_filter(x, p.alpha, p.s_in, fused=fused)
-    zbar_rec = leaky_filter(shift_in_time(rec.z), p.alpha, p.s_in, overwrite=True, fused=fused)
-    g_rec = _outer_sum(h, zbar_rec)
+    g_in = _outer_sum(h, leaky_filter(x, p.alpha, p.s_in, fused=fused))
+    zbar_rec = shift_in_time(rec.z, out=None if scratch is None else rec.psi)
+    g_rec = _outer_sum(h, leaky_filter(zbar_rec, p.alpha, p.s_in, overwrite=True, fused=fused))
     if not p.autapses:
         np.fill_diagonal(g_rec, 0.0)
-    zbar_out = leaky_filter(rec.z, p.kappa, p.s_out, fused=fused)
+    del h, signal, zbar_rec
+    if scratch is None:
+        zbar_out = leaky_filter(rec.z, p.kappa, p.s_out, fused=fused)
+    else:
+        np.copyto(scratch, rec.z)
+        zbar_out = leaky_filter(scratch, p.kappa, p.s_out, overwrite=True, fused=fused)
     bias_trace = leaky_filter(np.ones_like(loss.delta[:1, :, :1]), p.kappa, p.s_out, fused=fused)
-    return Grads(w_in=_outer_sum(h, xbar), w_rec=g_rec,
-                 w_out=_outer_sum(loss.delta, zbar_out),
+    return Grads(w_in=g_in, w_rec=g_rec, w_out=_outer_sum(loss.delta, zbar_out),
                  b_out=np.sum(loss.delta * bias_trace, axis=(0, 1)))
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.signal import lfilter
 from threadpoolctl import threadpool_limits
 
 from lava_eprop.reference import compiled
@@ -53,6 +52,8 @@ def leaky_filter(x: np.ndarray, decay: float, scale: float, axis: int = 1,
         cast = x.dtype.type
         compiled.leaky_filter_into(x, cast(decay), cast(scale), reverse, out)
         return out
+    from scipy.signal import lfilter  # here: importing it costs ~50 MB of memory
+
     if reverse:
         x = np.flip(x, axis=axis)
     b = np.array([scale], dtype=x.dtype)
@@ -68,15 +69,17 @@ def single_thread_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def shift_in_time(x: np.ndarray) -> np.ndarray:
-    """``out[:, t] = x[:, t-1]``, zero at ``t = 0``."""
-    out = np.zeros_like(x)
+def shift_in_time(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``out[:, t] = x[:, t-1]``, zero at ``t = 0`` (into ``out`` if given)."""
+    out = np.zeros_like(x) if out is None else out
+    out[:, 0] = 0
     out[:, 1:] = x[:, :-1]
     return out
 
 
 class Record(NamedTuple):
-    """Everything one forward pass produces; arrays [B, T, ...]."""
+    """Everything one forward pass produces; arrays [B, T, ...] (``v`` and ``a`` None
+    when they were not kept, see :func:`record_buffers`)."""
 
     z: np.ndarray
     v: np.ndarray
@@ -91,11 +94,14 @@ def readout(z: np.ndarray, w: Weights, p: NetParams) -> np.ndarray:
     return leaky_filter(drive, p.kappa, p.s_out)
 
 
-def record_buffers(batch: int, steps: int, n_rec: int, dtype=np.float64) -> dict:
+def record_buffers(batch: int, steps: int, n_rec: int, dtype=np.float64,
+                   state: bool = True) -> dict:
     """Arrays :func:`simulate` can write a run of ``batch`` trials into: the input
-    drive and the ``z, v, a, psi`` of its :class:`Record`, each [batch, steps, n_rec]."""
-    return {k: np.empty((batch, steps, n_rec), dtype=dtype)
-            for k in ("drive_in", "z", "v", "a", "psi")}
+    drive and the ``z, v, a, psi`` of its :class:`Record`, each [batch, steps, n_rec];
+    without ``state`` no ``v`` and ``a`` (e-prop's gradient and the loss need only
+    ``z`` and ``psi``), which the record then leaves None."""
+    names = ("drive_in", "z", "v", "a", "psi") if state else ("drive_in", "z", "psi")
+    return {k: np.empty((batch, steps, n_rec), dtype=dtype) for k in names}
 
 
 def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVAILABLE,
@@ -113,6 +119,7 @@ def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVA
     batch, steps, _ = x.shape
     n_rec = w.w_rec.shape[0]
     out = buffers if buffers is not None else record_buffers(batch, steps, n_rec, x.dtype)
+    keep_state = "v" in out
     drive_in = np.matmul(x, w.w_in.T, out=out["drive_in"])
     drive_in *= p.s_in
     w_rec_t = p.s_in * w.w_rec.T
@@ -122,14 +129,17 @@ def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVA
         for t in range(steps):
             i_syn = state.z @ w_rec_t
             i_syn += drive_in[:, t]
-            if fused:
-                compiled.rec_step_into(*state, i_syn, p.beta, *constants, out["z"], out["v"],
-                                       out["a"], out["psi"], t)
+            if fused:  # without keep_state, z stands in for the v and a not written
+                compiled.rec_step_into(*state, i_syn, p.beta, *constants, out["z"],
+                                       out.get("v", out["z"]), out.get("a", out["z"]),
+                                       out["psi"], t, keep_state)
                 continue
             state, psi = rec_step(state, i_syn, p)
-            out["z"][:, t], out["v"][:, t], out["a"][:, t] = state.z, state.v, state.a
-            out["psi"][:, t] = psi
-    return Record(y=readout(out["z"], w, p), z=out["z"], v=out["v"], a=out["a"], psi=out["psi"])
+            out["z"][:, t], out["psi"][:, t] = state.z, psi
+            if keep_state:
+                out["v"][:, t], out["a"][:, t] = state.v, state.a
+    return Record(y=readout(out["z"], w, p), z=out["z"], v=out.get("v"), a=out.get("a"),
+                  psi=out["psi"])
 
 
 def mean_rate_hz(z: np.ndarray, dt: float) -> float:
@@ -191,12 +201,10 @@ def rate_regulariser(z: np.ndarray, mask: np.ndarray, coeff: float, rate_hz: flo
     return reg, signal
 
 
-def loss_terms(rec: Record, targets: np.ndarray, mask: np.ndarray, kind: str,
-               reg_coeff: float, reg_rate_hz: float, dt: float, *,
-               reg_rate_over: str = "batch", reg_per_error_step: bool = False) -> LossTerms:
-    """Losses of one forward pass and the error signals e-prop feeds back; the
-    regulariser's conventions as :func:`rate_regulariser` takes them."""
-    y = rec.y
+def task_loss(y: np.ndarray, targets: np.ndarray, mask: np.ndarray, kind: str
+              ) -> tuple[float, np.ndarray]:
+    """The task loss of readouts ``y`` [B, T, n_out] (module docstring) and its
+    derivative ``dE_task / dy``."""
     batch = y.shape[0]
     m = mask[..., None].astype(y.dtype)
     if kind == "regression":
@@ -210,6 +218,16 @@ def loss_terms(rec: Record, targets: np.ndarray, mask: np.ndarray, kind: str,
         logp = np.log(np.maximum(np.sum(pi * onehot, axis=-1), np.finfo(y.dtype).tiny))
         task = -float(np.sum(logp * mask)) / n_masked
         delta = (pi - onehot) * m / n_masked
+    return task, delta
+
+
+def loss_terms(rec: Record, targets: np.ndarray, mask: np.ndarray, kind: str,
+               reg_coeff: float, reg_rate_hz: float, dt: float, *,
+               reg_rate_over: str = "batch", reg_per_error_step: bool = False) -> LossTerms:
+    """Losses of one forward pass and the error signals e-prop feeds back; the
+    regulariser's conventions as :func:`rate_regulariser` takes them."""
+    y = rec.y
+    task, delta = task_loss(y, targets, mask, kind)
     reg, reg_signal = rate_regulariser(rec.z, mask, reg_coeff, reg_rate_hz, dt,
                                        reg_rate_over, reg_per_error_step)
     return LossTerms(task, reg, delta.astype(y.dtype), reg_signal.astype(y.dtype))

@@ -29,6 +29,7 @@ from lava_eprop.reference.network import (
     simulate,
     single_thread_blas,
     softmax,
+    task_loss,
     trial_labels,
 )
 from lava_eprop.reference.neurons import initial_state, rec_step
@@ -36,10 +37,15 @@ from lava_eprop.reference.optim import make_optimizer
 from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
 from lava_eprop.tasks import Batch, Task
 
+#: Held-out trials :func:`evaluate` simulates at once.
+EVAL_CHUNK = 32
+
 
 @dataclass
 class Evaluation:
-    """Loss and score of a network on a fixed set of trials."""
+    """Loss and score of a network on a fixed set of trials, and its ``record``
+    (:func:`evaluate` keeps of it the readout ``y`` of every trial and, if asked, the
+    spikes ``z`` as bool; the other fields are None)."""
 
     loss: float
     nmse: float | None
@@ -54,7 +60,7 @@ class TrainResult:
 
     weights: Weights
     initial_weights: Weights
-    initial: Evaluation
+    initial: Evaluation      # the float reference keeps its readout, not its spikes
     final: Evaluation
     loss_curve: list = field(default_factory=list)
     eval_curve: list = field(default_factory=list)
@@ -63,14 +69,31 @@ class TrainResult:
     saturation: dict | None = None    # fixed-point engine: saturation/wrap events per variable
 
 
-def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch, cfg: Config,
-             buffers: dict | None = None) -> Evaluation:
-    """Task loss and NMSE (regression) or accuracy (classification); ``buffers``
-    as :func:`~lava_eprop.reference.network.simulate` takes them."""
-    t = cfg.training
-    rec = simulate(w, p, batch.inputs.astype(w.w_in.dtype), buffers=buffers)
-    terms = loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz, p.dt)
-    return score(rec, batch, task.kind, terms.task)
+def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch,
+             buffers: Buffers | None = None, chunk: int = EVAL_CHUNK,
+             spikes: bool = True) -> Evaluation:
+    """Task loss and NMSE (regression) or accuracy (classification).
+
+    The trials are simulated ``chunk`` at a time, in ``buffers`` (new ones if
+    None), keeping only their readout and, with ``spikes``, their spikes: a
+    trial's simulation does not depend on the others in its batch, and the
+    loss and score are computed once over all of them, so the result is that
+    of simulating all trials at once.
+    """
+    buffers = Buffers() if buffers is None else buffers
+    n_trials, n_steps, _ = batch.inputs.shape
+    dtype = w.w_in.dtype
+    z = np.empty((n_trials, n_steps, w.w_rec.shape[0]), bool) if spikes else None
+    y = np.empty((n_trials, n_steps, w.w_out.shape[0]), dtype)
+    for start in range(0, n_trials, chunk):
+        part = slice(start, start + chunk)
+        x = batch.inputs[part].astype(dtype)
+        rec = simulate(w, p, x, buffers=buffers.get(x, w))
+        y[part] = rec.y
+        if spikes:
+            z[part] = rec.z
+    rec = Record(z=z, v=None, a=None, psi=None, y=y)
+    return score(rec, batch, task.kind, task_loss(y, batch.targets, batch.mask, task.kind)[0])
 
 
 def score(rec: Record, batch: Batch, kind: str, loss: float) -> Evaluation:
@@ -179,13 +202,35 @@ def _online_iteration(w: Weights, p: NetParams, batch: Batch, kind: str, cfg: Co
     return loss
 
 
-def _buffers_for(x: np.ndarray, w: Weights, buffers: dict | None) -> dict:
-    """``buffers`` if they fit a simulation of ``w`` on ``x``, else new
-    :func:`~lava_eprop.reference.network.record_buffers`."""
-    shape = (*x.shape[:2], w.w_rec.shape[0])
-    if buffers is not None and buffers["z"].shape == shape and buffers["z"].dtype == w.w_in.dtype:
-        return buffers
-    return record_buffers(*shape, w.w_in.dtype)
+def compact_spikes(batch: Batch) -> Batch:
+    """``batch`` with its inputs as bool if they are all 0 or 1 (and no -0): an eighth
+    of float64's memory, and the same values when cast back."""
+    x = batch.inputs
+    if np.all((x == 0) | (x == 1)) and not np.signbit(x).any():
+        return Batch(x.astype(bool), batch.targets, batch.mask)
+    return batch
+
+
+class Buffers:
+    """The arrays that simulations of one run write into, kept across calls (the
+    training batches and the held-out chunks share them); without ``v`` and ``a``,
+    which neither the loss nor the gradient reads."""
+
+    def __init__(self):
+        self._arrays = None
+
+    def get(self, x: np.ndarray, w: Weights) -> dict:
+        """:func:`~lava_eprop.reference.network.record_buffers` for a simulation of
+        ``w`` on ``x``: the first trials of the kept ones when they are large enough,
+        else new ones, which are kept."""
+        batch, steps = x.shape[:2]
+        kept = self._arrays
+        if kept is None or kept["z"].shape[0] < batch \
+                or kept["z"].shape[1:] != (steps, w.w_rec.shape[0]) \
+                or kept["z"].dtype != w.w_in.dtype:
+            self._arrays = kept = record_buffers(batch, steps, w.w_rec.shape[0], w.w_in.dtype,
+                                                 state=False)
+        return {name: array[:batch] for name, array in kept.items()}
 
 
 def _check_finite(w: Weights, loss: float, iteration: int) -> None:
@@ -247,10 +292,13 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         first = resume.iteration
     task.seek(first * t.batch_size)
     updater = _Updater(w, cfg)
-    held = task.held_out(t.eval_trials, t.seed)
+    held = compact_spikes(task.held_out(t.eval_trials, t.seed))
+    # every simulation of the run (training batches, held-out chunks) writes into these
+    buffers, chunk = Buffers(), max(t.batch_size, EVAL_CHUNK)
+    initial_evaluation = evaluate(w0, p, task, held, buffers, chunk, spikes=False)
     result = TrainResult(weights=w, initial_weights=w0,
-                         initial=check_evaluation(evaluate(w0, p, task, held, cfg),
-                                                  "before training"), final=None)
+                         initial=check_evaluation(initial_evaluation, "before training"),
+                         final=None)
     if resume is not None:
         updater.opt.load_state(resume.optimizer)
         result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
@@ -260,12 +308,9 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
                initial=first, total=t.iterations, disable=None if progress else True,
                leave=False)
     latest = None  # the last held-out evaluation; the loop's last iteration makes one
-    # The loop's simulations reuse two sets of arrays (training batch, held-out set);
-    # the latest evaluation's record lives in the second until the next evaluation.
-    sim_buffers = eval_buffers = None
     for it in bar:
         batch = task.sample(t.batch_size, rng)
-        x = batch.inputs.astype(dtype)
+        x = batch.inputs.astype(dtype, copy=False)
         updater.set_iteration(it)
         if t.method == "bptt":
             grads, loss = bptt.autograd_gradients(
@@ -275,18 +320,19 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         elif t.update == "online":
             loss = _online_iteration(w, p, batch, task.kind, cfg, updater)
         else:
-            sim_buffers = _buffers_for(x, w, sim_buffers)
-            rec = simulate(w, p, x, buffers=sim_buffers)
+            arrays = buffers.get(x, w)
+            rec = simulate(w, p, x, buffers=arrays)
             terms = loss_terms(rec, batch.targets, batch.mask, task.kind, t.reg_coeff,
                                t.reg_rate_hz, p.dt, **reg_conventions(cfg))
             loss = terms.task
-            updater.apply(batch_gradients(w, p, x, rec, terms))
+            updater.apply(batch_gradients(w, p, x, rec, terms, scratch=arrays["drive_in"]))
         _check_finite(w, loss, it)
         result.loss_curve.append(float(loss))
         result.steps_simulated += x.shape[0] * x.shape[1]
         if (it + 1) % t.eval_every == 0 or it + 1 == t.iterations:
-            eval_buffers = _buffers_for(held.inputs, w, eval_buffers)
-            latest = check_evaluation(evaluate(w, p, task, held, cfg, eval_buffers),
+            # only the final evaluation's spikes are kept (metrics, raster plot)
+            latest = check_evaluation(evaluate(w, p, task, held, buffers, chunk,
+                                               spikes=it + 1 == t.iterations),
                                       f"iteration {it}")
             score = latest.nmse if latest.nmse is not None else latest.accuracy
             result.eval_curve.append([it + 1, latest.loss, score])
@@ -300,5 +346,5 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
                 seconds=time.perf_counter() - start))
     result.seconds = time.perf_counter() - start
     result.final = latest if latest is not None else check_evaluation(
-        evaluate(w, p, task, held, cfg), "after training")
+        evaluate(w, p, task, held, buffers, chunk), "after training")
     return result
