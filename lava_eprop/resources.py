@@ -16,9 +16,12 @@ neuron, input channel and readout:
   evaluation the spikes as bool; drawing the held-out set, before anything
   else, takes its rates and random draws. Online e-prop keeps per trial an
   eligibility trace per synapse instead;
-* on-chip training (``fixed``, ``lava``) runs its trials one at a time, but
-  evaluates the ``eval_trials`` held-out trials at once in the fast engine
-  (integer records, then their float view);
+* on-chip training (``fixed``, ``lava``) runs its trials one at a time, and
+  evaluates the held-out trials in the fast engine in chunks of
+  :data:`~lava_eprop.reference.train.EVAL_CHUNK` (integer inputs and records
+  of spikes and readout); per held-out trial it keeps the inputs, the spikes
+  as bool and the readouts of two evaluations, and the loss's temporaries;
+  drawing the held-out set takes what it takes for the float reference;
 * ``quant-report`` keeps the held-out trials and the records of six
   evaluations (three models, before and after training);
 * ``run`` runs all trials of its inputs file at once in the fast engine and
@@ -64,11 +67,14 @@ _FLOAT_BATCH = PerStep(rec=1, inputs=4, out=4)
 # float, per held-out trial: inputs and the final evaluation's spikes as bool, the
 # readouts of two evaluations and the loss's temporaries, the targets and mask
 _FLOAT_HELD = PerStep(rec=1 / 8, inputs=1 / 8, out=12)
-# float, drawing the held-out set: rates, random draws, spikes (nothing else allocated)
-_FLOAT_HELD_DRAW = PerStep(rec=0, inputs=2.2, out=1)
-# on chip, per held-out trial: five integer records [T, B, n_rec] of an evaluation
-# and their float view, the initial evaluation's record, the batch
-_CHIP = PerStep(rec=14, inputs=2.8, out=8)
+# drawing the held-out set (any engine): rates, random draws, spikes (nothing else allocated)
+_HELD_DRAW = PerStep(rec=0, inputs=2.2, out=1)
+# on chip, per held-out trial simulated at once: integer inputs (two copies), spikes
+# and readout recorded step by step and stacked, integer targets
+_CHIP_SIMULATED = PerStep(rec=2, inputs=2, out=5)
+# on chip, per held-out trial: float inputs, the spikes of two evaluations as bool,
+# their readouts, the loss's temporaries, the targets
+_CHIP_HELD = PerStep(rec=1 / 4, inputs=1, out=9)
 # quant-report, per held-out trial: the batch and the records of six evaluations
 # (three models, before and after training)
 _QUANT = PerStep(rec=13, inputs=2.9, out=8)
@@ -101,16 +107,17 @@ def _eval_trials(shape: Shape, eval_trials: int) -> int:
 
 def training_estimate(cfg: Config, engine: str) -> Estimate:
     """Peak bytes of ``lava-eprop train --engine engine`` with ``cfg``."""
+    from lava_eprop.reference.train import EVAL_CHUNK  # numba, not needed before
+
     shape = task_shape(cfg)
     n, t = cfg.network, cfg.training
     held = _eval_trials(shape, t.eval_trials)
+    drawn = held * _per_trial(_HELD_DRAW, shape, n.n_rec, 8)
     if engine == "float":
-        from lava_eprop.reference.train import EVAL_CHUNK  # numba, not needed before
-
         item = np.dtype(t.dtype).itemsize
         simulated = max(t.batch_size, min(held, EVAL_CHUNK))
         trials = simulated
-        total = max(held * _per_trial(_FLOAT_HELD_DRAW, shape, n.n_rec, 8),
+        total = max(drawn,
                     simulated * _per_trial(_FLOAT_SIMULATED, shape, n.n_rec, item)
                     + t.batch_size * _per_trial(_FLOAT_BATCH, shape, n.n_rec, item)
                     + held * _per_trial(_FLOAT_HELD, shape, n.n_rec, item))
@@ -121,9 +128,10 @@ def training_estimate(cfg: Config, engine: str) -> Estimate:
             total *= 4                                          # autograd keeps every step
         what = "training.batch_size, training.eval_trials or the sequence length, or use " \
                "training.dtype: float32"
-    else:                                                      # one trial at a time
-        trials = held + 1
-        total = trials * _per_trial(_CHIP, shape, n.n_rec, 8)
+    else:                              # trains one trial at a time, evaluates in chunks
+        trials = min(held, EVAL_CHUNK)
+        total = max(drawn, trials * _per_trial(_CHIP_SIMULATED, shape, n.n_rec, 8)
+                    + held * _per_trial(_CHIP_HELD, shape, n.n_rec, 8))
         what = "training.eval_trials or the sequence length"
     return Estimate(int(total + shape.data_bytes), trials, shape.n_steps, n.n_rec, what)
 

@@ -5,6 +5,7 @@ with bit-identical weights; the run writes the same files as ``--engine float``.
 """
 from __future__ import annotations
 
+import functools
 import json
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from lava_eprop import config
 from lava_eprop.cli import cli, main
 from lava_eprop.engine import train as train_module
 from lava_eprop.engine.train import train_fixed, zero_autapses
+from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.tasks import make_task
 
 SMALL = {"task": {"name": "pattern-generation", "n_in": 12, "n_steps": 80},
@@ -24,6 +26,28 @@ SMALL = {"task": {"name": "pattern-generation", "n_in": 12, "n_steps": 80},
                      "tau_out": 30.0},
          "training": {"feedback": "random", "learning_rate": 3e-3, "iterations": 2,
                       "eval_trials": 1, "eval_every": 1, "reg_rate_hz": 10.0}}
+
+
+STORE_RECALL = {"task": {"name": "store-recall", "n_in": 20, "window_steps": 10},
+                "network": {"n_rec": 12},
+                "training": {"iterations": 1, "eval_trials": 5, "reg_rate_hz": 10.0}}
+
+
+@pytest.mark.parametrize("raw", [SMALL, STORE_RECALL], ids=["regression", "classification"])
+def test_held_out_evaluation_in_chunks_scores_as_all_trials_at_once(monkeypatch, raw):
+    cfg = config.from_dict({**raw, "training": {**raw["training"], "eval_trials": 5}})
+    evaluate = train_module._evaluate
+    results = []
+    for chunk in (5, 2):              # all five trials at once; chunks of 2, 2 and 1
+        monkeypatch.setattr(train_module, "_evaluate", functools.partial(evaluate, chunk=chunk))
+        results.append(train_fixed(cfg, make_task(cfg), "fixed", progress=False))
+    at_once, chunked = results
+    for name in ("initial", "final"):
+        one, parts = getattr(at_once, name), getattr(chunked, name)
+        assert (one.loss, one.nmse, one.accuracy) == (parts.loss, parts.nmse, parts.accuracy)
+        assert mean_rate_hz(one.record.z, 1.0) == mean_rate_hz(parts.record.z, 1.0) > 0
+        np.testing.assert_array_equal(one.record.y, parts.record.y)
+        np.testing.assert_array_equal(one.record.z, parts.record.z)
 
 
 @pytest.mark.lava

@@ -68,7 +68,7 @@ print(json.dumps({"peak": tracemalloc.get_traced_memory()[1]}))
 STORE_RECALL = {"task": {"name": "store-recall", "n_in": 200, "window_steps": 50},
                 "network": {"n_rec": 60, "neuron": "alif"},
                 "training": {"batch_size": 8, "eval_trials": 32, "iterations": 1}}
-# held-out trials four times the float reference's evaluation chunk
+# held-out trials four times the evaluation chunk (float reference and fast engine)
 EVIDENCE = {"task": {"name": "evidence-accumulation", "delay": 200},
             "network": {"n_rec": 60, "neuron": "alif", "n_adaptive": 30},
             "training": {"batch_size": 8, "eval_trials": 128, "iterations": 1}}
@@ -82,7 +82,7 @@ def measured_peak(*args) -> int:
 
 
 @pytest.mark.parametrize(("kind", "raw"), [("float", STORE_RECALL), ("fixed", STORE_RECALL),
-                                           ("float", EVIDENCE)])
+                                           ("float", EVIDENCE), ("fixed", EVIDENCE)])
 def test_training_estimate_is_within_a_factor_of_two_of_the_measured_peak(kind, raw):
     peak = measured_peak(kind, json.dumps(raw))
     estimate = training_estimate(config.from_dict(raw), kind).nbytes

@@ -25,9 +25,9 @@ without self connections sets the recurrent diagonal, which a
 Losses are the float reference's (:func:`lava_eprop.reference.network.loss_terms`,
 task term only) on the readout ``y = v / (Q_out 64)``. Held-out evaluation
 runs the fast engine without learning (``FastNetwork(learn=False)``: plain
-``Dense`` projections, as ``LavaGraph(learn=False)``), all trials at once:
-the weights are frozen, not merely driven by a masked error (a received
-``y3 = 64`` may act as 63 and move weights by 1).
+``Dense`` projections, as ``LavaGraph(learn=False)``), ``EVAL_CHUNK`` trials
+at a time (:func:`_evaluate`): the weights are frozen, not merely driven by a
+masked error (a received ``y3 = 64`` may act as 63 and move weights by 1).
 """
 from __future__ import annotations
 
@@ -47,9 +47,10 @@ from lava_eprop.engine.network import READOUT, FastNetwork
 from lava_eprop.engine.spec import NetworkSpec, error_steps, network_spec
 from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.initial import INIT_WITH_RESUME, check_initial
-from lava_eprop.reference.network import Record, loss_terms
+from lava_eprop.reference.network import Record, loss_terms, task_loss
 from lava_eprop.reference.params import Weights, init_weights
 from lava_eprop.reference.train import (
+    EVAL_CHUNK,
     Evaluation,
     TrainResult,
     check_evaluation,
@@ -208,10 +209,10 @@ def _record(spec: NetworkSpec, trace: dict) -> Record:
     return Record(z=per["z"], v=per["v"] / v_unit, a=per["b"] / v_unit, psi=per["y2"], y=y)
 
 
-def _run_fixed(spec, inputs, targets, mask, seed, learn=True, counts=None):
+def _run_fixed(spec, inputs, targets, mask, seed, learn=True, counts=None, record=_RECORD):
     net = FastNetwork(spec, n_instances=len(inputs), seed=seed, learn=learn)
     ints = spec.targets(targets, inputs.shape[1])
-    trace = net.run(inputs.astype(np.int64), ints, mask.astype(np.int64), record=_RECORD)
+    trace = net.run(inputs.astype(np.int64), ints, mask.astype(np.int64), record=record)
     if counts is not None:
         counts.update(net.counters)
     return trace, {name: d.weights[0] for name, d in net.dense.items()}
@@ -226,14 +227,26 @@ def _run_lava(spec, inputs, targets, mask, seed, counts=None):
     return {k: v.reshape(v.shape[0], 1, -1) for k, v in trace.items()}, weights
 
 
-def _evaluate(spec, task, batch, cfg) -> Evaluation:
-    trace, _ = _run_fixed(spec, batch.inputs, batch.targets, batch.mask, cfg.training.seed,
-                          learn=False)
-    rec = _record(spec, trace)
-    t = cfg.training
-    terms = loss_terms(rec, batch.targets, batch.mask, task.kind, 0.0, t.reg_rate_hz,
-                       cfg.network.dt)
-    return score(rec, batch, task.kind, terms.task)
+def _evaluate(spec, task, batch, cfg, chunk: int = EVAL_CHUNK) -> Evaluation:
+    """Task loss and score of the frozen network on ``batch``, simulated ``chunk``
+    trials at a time, keeping of each its spikes (as bool) and readout ``y`` (the
+    record's other fields are None).
+
+    Without learning the fast engine's instances do not interact, and the loss
+    and score are computed once over all trials, so the result is that of
+    simulating all trials at once, to the bit.
+    """
+    n_trials, n_steps, _ = batch.inputs.shape
+    z = np.empty((n_trials, n_steps, spec.n_rec), bool)
+    y = np.empty((n_trials, n_steps, spec.n_out))
+    for start in range(0, n_trials, chunk):
+        part = slice(start, start + chunk)
+        trace, _ = _run_fixed(spec, batch.inputs[part], batch.targets[part], batch.mask[part],
+                              cfg.training.seed, learn=False, record=("z", "readout_v"))
+        z[part] = np.moveaxis(trace["z"], 0, 1)
+        y[part] = np.moveaxis(trace["readout_v"], 0, 1) / (spec.readout_scale * 64)
+    rec = Record(z=z, v=None, a=None, psi=None, y=y)
+    return score(rec, batch, task.kind, task_loss(y, batch.targets, batch.mask, task.kind)[0])
 
 
 def float_weights(spec: NetworkSpec, weights: dict, b_out) -> Weights:

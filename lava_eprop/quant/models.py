@@ -190,7 +190,8 @@ def fixed_trial(spec: NetworkSpec, weights: dict, x, targets, mask, seed: int,
 def fixed_evaluate(spec: NetworkSpec, weights: dict, batch: Batch, kind: str,
                    dt: float) -> Evaluation:
     """Held-out evaluation without learning (``FastNetwork(learn=False)``: frozen ``Dense``
-    projections), all trials at once, as ``lava-eprop train --engine fixed`` evaluates."""
+    projections), all trials at once; ``lava-eprop train --engine fixed`` evaluates so in
+    chunks of trials, to the same integers."""
     net = FastNetwork(spec.with_weights(weights), n_instances=batch.size, learn=False)
     ints = spec.targets(batch.targets, batch.inputs.shape[1])
     rec = net.run(batch.inputs.astype(np.int64), ints, np.zeros(batch.mask.shape, np.int64),
