@@ -3,7 +3,8 @@
 Tests that need the Python 3.10 set-up (lava-nc, and PyTorch of the dl extra)
 carry the ``lava`` marker: every test of a module that imports Lava, its
 processes or runners, or torch, that sets ``pytestmark = pytest.mark.lava``
-or imports such a test module, and single tests marked so. They always run,
+or imports a test-support module of this directory that does (such as
+``lava_helpers``), and single tests marked so. They always run,
 unless ``LAVA_EPROP_CORE_TESTS=1`` (``scripts/test``'s second run, on a Python
 without Lava) asks for the core suite: then such modules are not collected and
 marked tests are deselected, both counted in the report header and summary.
@@ -22,19 +23,20 @@ from lava_eprop.reference.params import init_weights, net_params
 
 CORE_ONLY = os.environ.get("LAVA_EPROP_CORE_TESTS") == "1"
 _NEEDS_LAVA = re.compile(
-    r"^(?:from|import) (?:lava\b|lava_helpers\b|process_models\b|torch\b"
+    r"^(?:from|import) (?:lava\b|process_models\b|torch\b"
     r"|lava_eprop\.(?:lava_graph|lava_run|netx_run|processes)\b)"
     r"|^pytestmark = pytest\.mark\.lava\b", re.MULTILINE)
-_TEST_IMPORT = re.compile(r"^from (test_\w+) import", re.MULTILINE)
+_LOCAL_IMPORT = re.compile(r"^from (\w+) import", re.MULTILINE)
 _not_collected: list[str] = []
 
 
 def needs_lava(path: Path) -> bool:
     """Whether a test module imports Lava or PyTorch (the dl extra), marks
-    itself ``lava``, or imports a test module that does."""
+    itself ``lava``, or imports a module of this directory that does."""
     text = path.read_text(encoding="utf-8")
+    local = (path.with_name(f"{name}.py") for name in _LOCAL_IMPORT.findall(text))
     return bool(_NEEDS_LAVA.search(text)) or any(
-        needs_lava(path.with_name(f"{name}.py")) for name in _TEST_IMPORT.findall(text))
+        needs_lava(module) for module in local if module.exists())
 
 
 def pytest_ignore_collect(collection_path: Path, config):
