@@ -4,9 +4,17 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import warnings
 
 import numpy as np
+
+
+def cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``lava-eprop ARGS`` in a new Python process; its output is captured as text."""
+    return subprocess.run([sys.executable, "-m", "lava_eprop.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def main_in_process(*args) -> tuple[int, str]:

@@ -160,7 +160,7 @@ def test_stochastic_network_is_reproducible_and_its_run_equals_its_steps():
 
 
 def test_cli_trains_with_the_stochastic_model_on_both_engines_identically(tmp_path):
-    from test_cli import cli
+    from support import cli
 
     cfg = tmp_path / "pg.yaml"
     cfg.write_text("task: {name: pattern-generation, n_steps: 60, n_in: 10}\n"
