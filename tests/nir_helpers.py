@@ -5,7 +5,7 @@ Used by ``test_nir_export.py`` and ``test_nir_snntorch.py``.
 from pathlib import Path
 
 import numpy as np
-from conftest import small_config
+from support import small_config
 
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.params import init_weights

@@ -26,3 +26,11 @@ def test_no_test_module_imports_another():
              for path in sorted(TESTS.glob("*.py"))
              for name in imported_modules(path) & test_modules if name != path.stem}
     assert not found, f"move shared code into a test-support module: {sorted(found)}"
+
+
+def test_no_module_imports_conftest():
+    """pytest loads conftest.py itself; its helpers are fixtures, plain functions are in
+    support modules (importing conftest can load it twice, under two names)."""
+    found = sorted(path.name for path in TESTS.glob("*.py")
+                   if "conftest" in imported_modules(path))
+    assert not found, f"import helpers from a support module, not conftest: {found}"
