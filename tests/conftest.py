@@ -1,9 +1,10 @@
-"""Shared helpers: small configs and networks for fast tests; the ``lava`` marker.
+"""The ``lava`` marker and the core suite's collection; the ``rel_err`` fixture.
 
 Tests that need the Python 3.10 set-up (lava-nc, and PyTorch of the dl extra)
 carry the ``lava`` marker: every test of a module that imports Lava, its
 processes or runners, or torch, that sets ``pytestmark = pytest.mark.lava``
-or imports such a test module, and single tests marked so. They always run,
+or imports a test-support module of this directory that does (such as
+``lava_helpers``), and single tests marked so. They always run,
 unless ``LAVA_EPROP_CORE_TESTS=1`` (``scripts/test``'s second run, on a Python
 without Lava) asks for the core suite: then such modules are not collected and
 marked tests are deselected, both counted in the report header and summary.
@@ -17,24 +18,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lava_eprop.config import from_dict
-from lava_eprop.reference.params import init_weights, net_params
-
 CORE_ONLY = os.environ.get("LAVA_EPROP_CORE_TESTS") == "1"
 _NEEDS_LAVA = re.compile(
-    r"^(?:from|import) (?:lava\b|lava_helpers\b|process_models\b|torch\b"
+    r"^(?:from|import) (?:lava\b|process_models\b|torch\b"
     r"|lava_eprop\.(?:lava_graph|lava_run|netx_run|processes)\b)"
     r"|^pytestmark = pytest\.mark\.lava\b", re.MULTILINE)
-_TEST_IMPORT = re.compile(r"^from (test_\w+) import", re.MULTILINE)
+_LOCAL_IMPORT = re.compile(r"^from (\w+) import", re.MULTILINE)
 _not_collected: list[str] = []
 
 
 def needs_lava(path: Path) -> bool:
     """Whether a test module imports Lava or PyTorch (the dl extra), marks
-    itself ``lava``, or imports a test module that does."""
+    itself ``lava``, or imports a module of this directory that does."""
     text = path.read_text(encoding="utf-8")
+    local = (path.with_name(f"{name}.py") for name in _LOCAL_IMPORT.findall(text))
     return bool(_NEEDS_LAVA.search(text)) or any(
-        needs_lava(path.with_name(f"{name}.py")) for name in _TEST_IMPORT.findall(text))
+        needs_lava(module) for module in local if module.exists())
 
 
 def pytest_ignore_collect(collection_path: Path, config):
@@ -65,31 +64,6 @@ def pytest_terminal_summary(terminalreporter):
     if _not_collected:
         terminalreporter.write_line(f"core suite: {len(_not_collected)} modules that need Lava "
                                     f"not collected: {' '.join(sorted(_not_collected))}")
-
-
-def small_config(neuron="lif", feedback="symmetric", **network):
-    net = dict(n_rec=12, neuron=neuron, tau_m=10.0, tau_a=50.0, v_th=0.3, w_in_scale=3.0,
-               w_rec_scale=1.0)
-    net.update(network)
-    return from_dict({"task": {"name": "pattern-generation"}, "network": net,
-                      "training": {"feedback": feedback}})
-
-
-def small_problem(cfg, kind, seed=1, batch=3, steps=40, n_in=7, n_out=3):
-    """Weights, params, inputs, targets and mask of a small random problem."""
-    rng = np.random.default_rng(seed)
-    p = net_params(cfg)
-    w = init_weights(cfg, n_in, n_out, rng)
-    w.b_out[:] = 0.1 * rng.standard_normal(n_out)
-    x = (rng.random((batch, steps, n_in)) < 0.2).astype(float)
-    if kind == "regression":
-        targets = rng.standard_normal((batch, steps, n_out))
-        mask = np.ones((batch, steps), dtype=bool)
-    else:
-        targets = rng.integers(0, n_out, (batch, steps))
-        mask = np.zeros((batch, steps), dtype=bool)
-        mask[:, -10:] = True
-    return w, p, x, targets, mask
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_cli import cli
+from support import cli
 
 import lava_eprop
 from lava_eprop.errors import UserError

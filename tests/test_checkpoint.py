@@ -8,9 +8,7 @@ import time
 
 import numpy as np
 import pytest
-
-from support import CHECKPOINT_CONFIG, assert_same_run, temporaries
-from test_cli import cli
+from support import CHECKPOINT_CONFIG, assert_same_run, cli, temporaries
 
 CONFIG = CHECKPOINT_CONFIG
 

@@ -6,14 +6,10 @@ import sys
 
 import numpy as np
 import pytest
+from support import cli
 
 METRIC_KEYS = {"task", "engine", "method", "iterations", "seed", "initial_loss", "final_loss",
                "loss_curve", "seconds", "steps_per_second"}
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "lava_eprop.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def test_train_writes_metrics_network_and_plots(tmp_path):

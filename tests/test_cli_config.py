@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import yaml
-from test_cli import cli
+from support import cli
 
 from lava_eprop.config import PRESETS, SCHEMA, TASK_SCHEMAS, _TASK_COMMON, from_dict, load
 

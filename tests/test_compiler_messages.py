@@ -6,9 +6,9 @@ import warnings
 
 import pytest
 import yaml
+from config_strategies import EDGES, RANGES, configs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_compiler_export import EDGES, RANGES, configs
 
 from compilers.checks import FixedPointWarning
 from compilers.compile import compile_plan

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from test_cli import cli
+from support import cli
 
 from lava_eprop.config import from_dict
 from lava_eprop.network_file import TrainedNetwork, load_network, save_network

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dense_scenarios import COMPARED, SCENARIOS, dense_problem, run_engine_steps
 from lava.magma.core.learning.learning_rule import (
     Loihi3FLearningRule,
     LoihiLearningRule,
 )
-from test_engine_learning_dense import COMPARED, SCENARIOS, _problem, _run_engine
 
 from lava_eprop.engine import LearningDenseEngine
 from lava_eprop.engine.randoms import TraceRandomStreams
@@ -28,11 +28,11 @@ def test_compiled_kernel_equals_numpy_path_over_2100_steps(name):
     random chunks and the streams' 4096-draw blocks."""
     n, seeds = 3, [3, 9, 3]
     sc = SCENARIOS[name]
-    weights, kwargs, inputs = _problem(name, 2100, seed=8, n_instances=n)
+    weights, kwargs, inputs = dense_problem(name, 2100, seed=8, n_instances=n)
     engines = [LearningDenseEngine(weights=weights, learning_rule=sc.rule(3), n_instances=n,
                                    rng_seeds=seeds, fused=fused, **kwargs)
                for fused in (True, False)]
-    compiled, numpy_path = (_run_engine(engine, inputs) for engine in engines)
+    compiled, numpy_path = (run_engine_steps(engine, inputs) for engine in engines)
     for var in COMPARED:
         differs = np.flatnonzero([not np.array_equal(a, b)
                                   for a, b in zip(np.moveaxis(compiled[var], 1, 0),

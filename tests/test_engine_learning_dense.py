@@ -13,117 +13,18 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
-from lava.magma.core.learning.learning_rule import (
-    Loihi2FLearningRule,
-    Loihi3FLearningRule,
-    LoihiLearningRule,
-)
+from dense_scenarios import COMPARED, RULES_FOR_APPLIER, SCENARIOS, dense_problem, run_engine_steps
+from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
 from lava.magma.core.learning.random import ConnVarRandom, TraceRandom
-from lava.utils.weightutils import SignMode
+from lava_helpers import run_lava_learning_dense
 
 from lava_eprop.engine import LearningDenseEngine
 from lava_eprop.engine import rule_eval
 from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
-from lava_helpers import RECORDED, run_lava_learning_dense
-
-COMPARED = RECORDED + ("a_out",)
-
-
-@dataclass
-class Scenario:
-    """A LearningDense configuration and how its random inputs are drawn."""
-
-    rule: Callable  # rng_seed -> learning rule
-    weight_range: tuple
-    dense_kwargs: dict = field(default_factory=dict)
-    n_pre: int = 8
-    n_post: int = 6
-    graded: bool = False
-
-    def weights(self, rng, n_instances=None):
-        lead = () if n_instances is None else (n_instances,)
-        return rng.integers(*self.weight_range, lead + (self.n_post, self.n_pre))
-
-    def inputs(self, rng, steps, n_instances=None):
-        """s_in, bap, (y1, y2, y3), each [steps, (n_instances,) n]."""
-        lead = (steps,) if n_instances is None else (steps, n_instances)
-        pre, post = lead + (self.n_pre,), lead + (self.n_post,)
-        s_in = rng.random(pre) < 0.3
-        if self.graded:
-            s_in = s_in * rng.integers(1, 256, pre)
-        bap = (rng.random(post) < 0.25).astype(int)
-        # y beyond the 7-bit factor range and negative: clipping is exercised
-        y = (rng.integers(-50, 141, post), rng.integers(0, 131, post),
-             rng.integers(-150, 151, post))
-        return s_in.astype(int), bap, y
-
-
-SCENARIOS = {
-    # e-prop-like: eligibility in t, ALIF-like second variable d, dw from t*y3
-    "eprop_3f": Scenario(
-        rule=lambda seed: Loihi3FLearningRule(
-            dw="-2^-6*u0*t*y3", dt="2^-6*u0*x1*y2 - 2^-3*u0*t",
-            dd="2^-7*u0*x1*y2 - u0*2^-5*d - 2^-6*u0*y2*d",
-            x1_impulse=20.5, x1_tau=12, x2_impulse=7.25, x2_tau=5, rng_seed=seed),
-        weight_range=(-200, 200),
-        dense_kwargs=dict(tag_1=("int", -200, 200), tag_2=("int", 0, 100))),
-    # classic pair-based STDP with synapse-side post traces, 2-step epochs
-    "stdp_2f": Scenario(
-        rule=lambda seed: Loihi2FLearningRule(
-            dw="2^-2*y0*x1 - 2^-2*x0*y1 + x0*y0", x1_impulse=16.7, x1_tau=10,
-            x2_impulse=12, x2_tau=6, y1_impulse=24.3, y1_tau=8, y2_impulse=5.5,
-            y3_impulse=3, y3_tau=20, t_epoch=2, rng_seed=seed),
-        weight_range=(0, 256),
-        dense_kwargs=dict(sign_mode=SignMode.EXCITATORY, num_weight_bits=6, weight_exp=-1)),
-    # u1 (every other epoch), 3-step epochs, x0/y0 terms, sgn(w), offsets,
-    # graded spikes, a tau-0 trace, inhibitory weights, weight_exp > 0
-    "uk_epoch_3f": Scenario(
-        rule=lambda seed: Loihi3FLearningRule(
-            dw="2^-3*u1*x1*y1 + 3*2^-5*x0*y2*sgn(w) - 2^-2*y0*x2*(y1+3)",
-            dt="u1*x2*y3 - 2^-1*u1*t", x1_impulse=30.2, x1_tau=7, x2_impulse=30,
-            x2_tau=0, t_epoch=3, rng_seed=seed),
-        weight_range=(-255, 1), graded=True,
-        dense_kwargs=dict(sign_mode=SignMode.INHIBITORY, num_weight_bits=7, weight_exp=1,
-                          num_message_bits=8)),
-    # the plain base rule (Lava reads no bap and no y): x0 and u2 products
-    "plain_x0_u2": Scenario(
-        rule=lambda seed: LoihiLearningRule(
-            dw="2^-2*x0*x2 - 2^-4*u2*w + 2^-5*x0*(x1-20)", x1_impulse=10.9, x1_tau=30,
-            x2_impulse=40.6, x2_tau=3, rng_seed=seed),
-        weight_range=(-100, 100)),
-}
-
-
-def _problem(name, steps, seed=0, n_instances=None):
-    """Weights, LearningDense keyword arguments and inputs of a scenario."""
-    sc = SCENARIOS[name]
-    rng = np.random.default_rng(seed)
-    weights = sc.weights(rng, n_instances)
-    kwargs = {}
-    for key, value in sc.dense_kwargs.items():
-        if isinstance(value, tuple) and value[0] == "int":
-            value = rng.integers(value[1], value[2], weights.shape)
-        kwargs[key] = value
-    return weights, kwargs, sc.inputs(rng, steps, n_instances)
-
-
-def _run_engine(engine, inputs):
-    """Step the engine through [steps, ...] inputs; state of every step."""
-    s_in, bap, (y1, y2, y3) = inputs
-    trace = {name: [] for name in COMPARED}
-    for k in range(len(s_in)):
-        a_out = engine.step(s_in[k], bap[k], y1[k], y2[k], y3[k])
-        state = engine.snapshot()
-        state["a_out"] = a_out
-        for name in COMPARED:
-            trace[name].append(state[name])
-    return {name: np.stack(values, axis=1) for name, values in trace.items()}
 
 
 def _assert_same_every_step(engine_trace, lava_trace):
@@ -138,7 +39,7 @@ def _assert_same_every_step(engine_trace, lava_trace):
 
 def _compare_with_lava(name, steps, seed=0, rng_seed=11, rounding="lava"):
     sc = SCENARIOS[name]
-    weights, kwargs, inputs = _problem(name, steps, seed)
+    weights, kwargs, inputs = dense_problem(name, steps, seed)
     s_in, bap, y = inputs
     lava = run_lava_learning_dense(weights=weights, learning_rule=sc.rule(rng_seed),
                                    s_in=s_in, s_in_bap=bap, y=y,
@@ -147,7 +48,7 @@ def _compare_with_lava(name, steps, seed=0, rng_seed=11, rounding="lava"):
         engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(rng_seed),
                                      fused=fused, rounding=rounding, **kwargs)
         assert engine.fused == fused
-        _assert_same_every_step(_run_engine(engine, inputs), lava)
+        _assert_same_every_step(run_engine_steps(engine, inputs), lava)
     # the run must actually learn, or the comparison proves little
     assert not np.array_equal(lava["weights"][0], lava["weights"][-1])
 
@@ -167,10 +68,10 @@ def test_engine_equals_lava_learning_dense_over_1200_steps(name, rounding):
 
 
 def test_eprop_scenario_exercises_tag_dynamics_not_saturation():
-    weights, kwargs, inputs = _problem("eprop_3f", 150)
+    weights, kwargs, inputs = dense_problem("eprop_3f", 150)
     engine = LearningDenseEngine(weights=weights, learning_rule=SCENARIOS["eprop_3f"].rule(11),
                                  **kwargs)
-    t = _run_engine(engine, inputs)["tag_1"][0]
+    t = run_engine_steps(engine, inputs)["tag_1"][0]
     assert (np.diff(t, axis=0) > 0).any() and (np.diff(t, axis=0) < 0).any()
     assert np.abs(t[-1]).max() < 255
 
@@ -180,17 +81,17 @@ def test_instances_equal_separate_single_instance_runs(rounding):
     """Instance i of a 4-instance engine is a single-instance run with rng_seed_i."""
     n, steps, seeds = 4, 120, [11, 12, 13, 11]
     sc = SCENARIOS["uk_epoch_3f"]
-    weights, kwargs, inputs = _problem("uk_epoch_3f", steps, seed=3, n_instances=n)
+    weights, kwargs, inputs = dense_problem("uk_epoch_3f", steps, seed=3, n_instances=n)
     kwargs["tag_1"] = np.random.default_rng(4).integers(-100, 100, weights.shape)
     s_in, bap, y = inputs
-    batched = _run_engine(LearningDenseEngine(weights=weights, learning_rule=sc.rule(11),
+    batched = run_engine_steps(LearningDenseEngine(weights=weights, learning_rule=sc.rule(11),
                                               n_instances=n, rng_seeds=seeds, rounding=rounding,
                                               **kwargs), inputs)
     for i, seed in enumerate(seeds):
         own = {k: v[i] if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
         single = LearningDenseEngine(weights=weights[i], learning_rule=sc.rule(seed),
                                      rounding=rounding, **own)
-        alone = _run_engine(single, (s_in[:, i], bap[:, i], tuple(v[:, i] for v in y)))
+        alone = run_engine_steps(single, (s_in[:, i], bap[:, i], tuple(v[:, i] for v in y)))
         for name in COMPARED:
             np.testing.assert_array_equal(batched[name][i], alone[name][0], err_msg=name)
     assert not np.array_equal(batched["weights"][0], batched["weights"][1])
@@ -228,18 +129,6 @@ class _ApplierArgsOperands:
         else:
             raw = self.args[f"{factor.var}_{dependency}"][None]
         return rule_eval.saturate_factor(raw, factor)
-
-
-RULES_FOR_APPLIER = [
-    "u0*x1*y2 - u0*2^-3*t",
-    "-2^-2*u0*t*y3",
-    "u0*x1*y2 - u0*2^-7*d - 2^-4*u0*y2*d",
-    "-2^-1*u0*t*(y3-64) + 2^-7*u0*(x2+5)",
-    "2^-2*y0*x1 - 2^-2*x0*y1 + x0*y0 - 3*2^3*y0*sgn(w)",
-    "7*2^8*u0*x1*y2 - 8*2^8*u0*w*t",
-    "u0*x1*y1*y2*y3*w",  # wraps around in Lava's 32-bit product register
-    "x0*y1*y2*d + y0*x2*y3*t - 5*2^-7*u0*sgn(t+1)",
-]
 
 
 @pytest.mark.parametrize("rule_str", RULES_FOR_APPLIER)

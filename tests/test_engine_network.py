@@ -15,80 +15,27 @@ dynamics are Lava's own fixed-point LIF (``PyLifModelBitAcc``) bit for bit.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from engine_scenarios import ERROR_VARS, NEURON_VARS, SCENARIOS, recorded_vars, scenario_setup
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.source import RingBuffer
 from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
 
-from compilers import compile_plan
-from lava_eprop.config import from_dict, preset_dict
 from lava_eprop.engine import neurons
 from lava_eprop.engine.network import FastNetwork
-from lava_eprop.engine.spec import network_spec
 from lava_eprop.lava_graph import LavaGraph
-from lava_eprop.reference.params import init_weights
-
-N_IN, N_REC = 12, 12
-NEURON_VARS = ("z", "u", "v", "b", "r", "f", "q", "y1", "y2", "y3")
-ERROR_VARS = ("readout_v", "e", "err_y3")
-DENSE_VARS = ("weights", "tag_1", "tag_2", "x1")
-
-
-def _record(spec) -> tuple:
-    """Everything compared: neuron, readout and error values, every projection's state."""
-    return NEURON_VARS + ERROR_VARS + tuple(f"{name}.{var}" for name in spec.projections
-                                            for var in DENSE_VARS)
-
-SCENARIOS = {
-    # name: (preset, neuron, feedback, number of ALIF neurons)
-    "lif_symmetric": ("pattern-generation", "lif", "symmetric", 0),
-    "lif_random": ("pattern-generation", "lif", "random", 0),
-    "alif_symmetric": ("evidence-accumulation", "alif", "symmetric", N_REC),
-    "alif_random": ("evidence-accumulation", "alif", "random", N_REC),
-    "lif_alif_random": ("evidence-accumulation", "alif", "random", N_REC // 2),
-}
-
-
-def _setup(name: str, steps: int, seed: int = 0):
-    """A small network of scenario ``name``, its integer spec and one trial's data."""
-    preset, neuron, feedback, n_alif = SCENARIOS[name]
-    raw = preset_dict(preset)
-    raw["task"]["n_in"] = N_IN
-    raw["network"].update(n_rec=N_REC, neuron=neuron)
-    if neuron == "alif":
-        raw["network"]["n_adaptive"] = n_alif
-        raw["network"]["tau_a"] = 200.0   # visible adaptation within a short run
-    raw["training"]["feedback"] = feedback
-    cfg = from_dict(raw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = compile_plan(cfg)
-    classification = preset != "pattern-generation"
-    n_out = 2 if classification else 1
-    rng = np.random.default_rng(seed)
-    weights = init_weights(cfg, N_IN, n_out, rng)
-    spec = network_spec(cfg, plan, weights, N_IN, n_out, classification, n_steps=steps)
-    inputs = (rng.random((steps, N_IN)) < 0.15).astype(np.int64)
-    if classification:
-        targets = np.full(steps, rng.integers(2))
-        mask = (np.arange(steps) >= steps // 3).astype(np.int64)
-    else:
-        targets = 0.5 * np.sin(np.arange(steps) * 2 * np.pi / 60)[:, None]
-        mask = np.ones(steps, np.int64)
-    return spec, inputs, spec.targets(targets, steps), mask
 
 
 def _compare(name: str, steps: int, seed: int = 0, rounding: str = "lava") -> dict:
     """The fast engine, compiled and NumPy projections, against the Lava graph."""
-    spec, inputs, targets, mask = _setup(name, steps, seed)
+    spec, inputs, targets, mask = scenario_setup(name, steps, seed)
     spec = replace(spec, rounding=rounding)
-    record = _record(spec)
+    record = recorded_vars(spec)
     lava = LavaGraph(spec, inputs, targets, mask, seed=seed + 5).run(record=record)
     for fused in (True, False):
         fast = FastNetwork(spec, n_instances=1, seed=seed + 5, fused=fused)
@@ -137,11 +84,11 @@ def test_fast_engine_equals_lava_graph_over_1000_steps(name, rounding):
 @pytest.mark.parametrize("rounding", ["lava", "stochastic"])
 def test_instances_equal_separate_single_instance_runs(rounding):
     """Instance i of a 3-instance engine reproduces a 1-instance run on its own data."""
-    spec, _, _, _ = _setup("lif_alif_random", 80)
+    spec, _, _, _ = scenario_setup("lif_alif_random", 80)
     spec = replace(spec, rounding=rounding)
-    data = [_setup("lif_alif_random", 80, seed=s)[1:] for s in range(3)]
+    data = [scenario_setup("lif_alif_random", 80, seed=s)[1:] for s in range(3)]
     stacked = [np.stack(parts) for parts in zip(*data)]
-    record = _record(spec)
+    record = recorded_vars(spec)
     together = FastNetwork(spec, n_instances=3).run(*stacked, record=record)
     for i, (x, t, m) in enumerate(data):
         alone = FastNetwork(spec).run(x[None], t[None], m[None], record=record)
@@ -197,7 +144,7 @@ def test_error_kernel_regression_and_softmax_semantics():
 def test_float_models_track_the_fixed_point_graph():
     """The floating_pt models run in Lava and stay close to the integer network
     (no truncation; loose agreement over a short run)."""
-    spec, inputs, targets, mask = _setup("alif_random", 60)
+    spec, inputs, targets, mask = scenario_setup("alif_random", 60)
     floats = LavaGraph(spec, inputs, targets, mask, fixed=False).run(record=("z", "readout_v"))
     ints = FastNetwork(spec).run(inputs[None], targets[None], mask[None])
     assert floats["z"].dtype == float
@@ -209,7 +156,7 @@ def test_float_models_track_the_fixed_point_graph():
 def test_frozen_fast_engine_equals_lava_graph_with_dense(name):
     """``FastNetwork(learn=False)`` is ``LavaGraph(learn=False)`` (plain ``Dense``) bit for bit
     at every step, with the error unmasked (so the neurons' y3 moves): weights never change."""
-    spec, inputs, targets, mask = _setup(name, 120)
+    spec, inputs, targets, mask = scenario_setup(name, 120)
     record = NEURON_VARS + ERROR_VARS + tuple(f"{p}.weights" for p in spec.projections)
     lava = LavaGraph(spec, inputs, targets, mask, learn=False).run(record=record)
     for fused in (True, False):

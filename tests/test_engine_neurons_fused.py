@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_engine_network import SCENARIOS, _record, _setup
+from engine_scenarios import SCENARIOS, recorded_vars, scenario_setup
 
 from lava_eprop.engine.network import FastNetwork
 
@@ -24,7 +24,7 @@ N_INSTANCES = 3
 def _both_paths(spec, data, steps):
     """Record everything from both paths; return the two traces and the two networks."""
     x, t, m = (np.stack(parts) for parts in zip(*data))
-    record = _record(spec)
+    record = recorded_vars(spec)
     nets = [FastNetwork(spec, n_instances=N_INSTANCES, seed=4, fused=f) for f in (True, False)]
     return [net.run(x, t, m, record=record) for net in nets], nets
 
@@ -41,8 +41,8 @@ def _assert_equal(traces, nets):
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_compiled_neurons_equal_numpy_path(name):
     steps = 300
-    spec = _setup(name, steps)[0]
-    data = [_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES)]
+    spec = scenario_setup(name, steps)[0]
+    data = [scenario_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES)]
     traces, nets = _both_paths(spec, data, steps)
     _assert_equal(traces, nets)
     compiled = traces[0]
@@ -55,11 +55,11 @@ def test_compiled_neurons_count_wraps_and_saturations_as_numpy_path(name):
     """Input and recurrent weights scaled by 2^12 push u past its 24-bit wrap and v into
     saturation."""
     steps = 120
-    spec = _setup(name, steps)[0]
+    spec = scenario_setup(name, steps)[0]
     big = {k: p.weights * (1 if k == "recurrent->readout" else 2 ** 12)
            for k, p in spec.projections.items()}
     spec = spec.with_weights(big)
-    data = [_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES)]
+    data = [scenario_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES)]
     traces, nets = _both_paths(spec, data, steps)
     _assert_equal(traces, nets)
     counts = nets[0].counters
@@ -74,9 +74,9 @@ def test_compiled_neurons_count_signal_clips_as_numpy_path(name):
     payload hits its 16-bit clip, the readout's y3 its 7-bit clip, and B e pushes the
     neurons' y3 to 0 or 127. Both paths count the same events."""
     steps = 120
-    spec = _setup(name, steps)[0]
+    spec = scenario_setup(name, steps)[0]
     data = [(x, t * 2 ** 10, m) for x, t, m in
-            (_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES))]
+            (scenario_setup(name, steps, seed=s)[1:] for s in range(N_INSTANCES))]
     traces, nets = _both_paths(spec, data, steps)
     _assert_equal(traces, nets)
     counts = nets[0].counters

@@ -25,15 +25,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from engine_scenarios import (
+    assert_same_records,
+    assert_same_state,
+    run_step_by_step,
+    run_steps,
+    scenario_data,
+)
 from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
 from lava_helpers import run_lava_learning_dense
-from test_engine_network_run import (
-    _assert_same_records,
-    _assert_same_state,
-    _data,
-    _run,
-    _stepped,
-)
 
 from lava_eprop.config import SCHEMA
 from lava_eprop.engine import counter_rng
@@ -141,26 +141,26 @@ def test_an_unknown_rounding_is_refused():
 
 
 def test_stochastic_network_is_reproducible_and_its_run_equals_its_steps():
-    spec, data = _data("alif_random", 200)   # ALIF: rules of w, t and d
+    spec, data = scenario_data("alif_random", 200)   # ALIF: rules of w, t and d
     spec = replace(spec, rounding="stochastic")
     compiled = FastNetwork(spec, 2, seed=3)
-    got = _run(compiled, data, 0, 200)
+    got = run_steps(compiled, data, 0, 200)
     assert compiled._run_kernels, "the run was not compiled"
     stepped = FastNetwork(spec, 2, seed=3)
-    _assert_same_records(got, _stepped(stepped, data, 0, 200))
-    _assert_same_state(compiled, stepped)
+    assert_same_records(got, run_step_by_step(stepped, data, 0, 200))
+    assert_same_state(compiled, stepped)
     other = FastNetwork(spec, 2, seed=4)
-    _run(other, data, 0, 200)
+    run_steps(other, data, 0, 200)
     assert any((other.dense[p].weights != compiled.dense[p].weights).any()
                for p in spec.projections)
     lava = FastNetwork(replace(spec, rounding="lava"), 2, seed=3)
-    _run(lava, data, 0, 200)
+    run_steps(lava, data, 0, 200)
     assert any((lava.dense[p].weights != compiled.dense[p].weights).any()
                for p in spec.projections)
 
 
 def test_cli_trains_with_the_stochastic_model_on_both_engines_identically(tmp_path):
-    from test_cli import cli
+    from support import cli
 
     cfg = tmp_path / "pg.yaml"
     cfg.write_text("task: {name: pattern-generation, n_steps: 60, n_in: 10}\n"

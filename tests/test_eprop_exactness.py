@@ -8,8 +8,8 @@ of the network (whose reset carries no gradient, see bptt.py).
 """
 import numpy as np
 import pytest
+from support import small_config, small_problem
 
-from conftest import small_config, small_problem
 from lava_eprop.reference.bptt import autograd_gradients
 from lava_eprop.reference.eprop import batch_gradients
 from lava_eprop.reference.network import loss_terms, simulate

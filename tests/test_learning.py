@@ -6,8 +6,7 @@ table, with the commands that reproduce them.
 import json
 
 import pytest
-
-from test_cli import cli
+from support import cli
 
 
 @pytest.mark.slow

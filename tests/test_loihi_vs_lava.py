@@ -10,14 +10,14 @@ import warnings
 
 import numpy as np
 import pytest
+from config_strategies import EDGES, RANGES, configs
+from dense_scenarios import RULES_FOR_APPLIER, SCENARIOS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lava.magma.core.learning import constants as lava_constants
 from lava.magma.core.learning import learning_rule as lava_rules
 from lava.magma.core.learning import string_symbols as lava_symbols
 from lava.utils import weightutils
-from test_compiler_export import EDGES, RANGES, configs
-from test_engine_learning_dense import RULES_FOR_APPLIER, SCENARIOS
 
 from compilers.compile import compile_plan
 from compilers.fixedpoint import magnitudes

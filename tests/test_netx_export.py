@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_cli import cli
+from support import cli
 
 from lava_eprop.config import from_dict
 from lava_eprop.engine.train import train_fixed

@@ -2,8 +2,8 @@
 in lava_eprop/reference/neurons.py (Bellec et al. 2020, Methods)."""
 import numpy as np
 import pytest
+from support import small_config
 
-from conftest import small_config
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.params import net_params
 

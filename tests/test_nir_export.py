@@ -1,57 +1,21 @@
 """export-nir: the NIR graph of a trained LIF network reads back with nir.read and,
 simulated from NIR's own equations, reproduces the product's float inference."""
-from pathlib import Path
 
 import nir
 import numpy as np
 import pytest
-from conftest import small_config
+from nir_helpers import saved_network, simulate_nir
 
 from lava_eprop.cli import main
-from lava_eprop.network_file import TrainedNetwork, load_network, save_network
+from lava_eprop.network_file import load_network
 from lava_eprop.nir_export import write_nir
 from lava_eprop.reference.network import simulate
-from lava_eprop.reference.params import init_weights, net_params
-
-
-def _network(tmp_path: Path, neuron: str = "lif") -> Path:
-    cfg = small_config(neuron=neuron)
-    w = init_weights(cfg, 7, 3, np.random.default_rng(2))
-    w.b_out[:] = [0.1, -0.2, 0.3]
-    path = tmp_path / "network.npz"
-    save_network(path, TrainedNetwork(cfg, w, "float"))
-    return path
-
-
-def simulate_nir(graph, x: np.ndarray, product_reset: bool) -> tuple[np.ndarray, np.ndarray]:
-    """NIR's LIF/LI equations (tau dv/dt = v_leak - v + r I) integrated with forward Euler
-    at the graph's dt; spikes z = [v > v_threshold], then v = v_reset (NIR) or, with
-    ``product_reset``, v_threshold subtracted after the next step's update."""
-    dt = graph.metadata["dt_s"]
-    lif, li = graph.nodes["lif"], graph.nodes["readout"]
-    w_in, w_rec = graph.nodes["w_in"].weight, graph.nodes["w_rec"].weight
-    w_out, b_out = graph.nodes["w_out"].weight, graph.nodes["w_out"].bias
-    v = np.zeros((x.shape[0], lif.tau.size))
-    z = np.zeros_like(v)
-    y = np.zeros((x.shape[0], li.tau.size))
-    zs, ys = [], []
-    for t in range(x.shape[1]):
-        current = x[:, t] @ w_in.T + z @ w_rec.T           # the recurrent edge: last step
-        v = v + dt / lif.tau * (lif.v_leak - v + lif.r * current)
-        if product_reset:
-            v = v - lif.v_threshold * z
-        z = (v > lif.v_threshold).astype(float)
-        if not product_reset:
-            v = np.where(z > 0, lif.v_reset, v)
-        y = y + dt / li.tau * (li.v_leak - y + li.r * (z @ w_out.T + b_out))
-        zs.append(z)
-        ys.append(y)
-    return np.stack(zs, 1), np.stack(ys, 1)
+from lava_eprop.reference.params import net_params
 
 
 @pytest.mark.parametrize("weights", ["float", "chip"])
 def test_export_reads_back_with_nir_and_states_its_weights(tmp_path, weights):
-    net = _network(tmp_path)
+    net = saved_network(tmp_path)
     out = tmp_path / "net.nir"
     main(["export-nir", str(net), "-o", str(out), "--weights", weights])
     graph = nir.read(out)
@@ -71,7 +35,7 @@ def test_export_reads_back_with_nir_and_states_its_weights(tmp_path, weights):
 def test_nir_equations_reproduce_the_products_inference(tmp_path):
     """With the product's reset, NIR's equations give the same spikes and readout; with
     NIR's reset to 0 spikes agree up to the first spike of each trial (docs/nir.md)."""
-    net = load_network(_network(tmp_path))
+    net = load_network(saved_network(tmp_path))
     write_nir(tmp_path / "net.nir", net)
     graph = nir.read(tmp_path / "net.nir")
     x = (np.random.default_rng(3).random((4, 60, 7)) < 0.3).astype(float)
@@ -88,7 +52,7 @@ def test_nir_equations_reproduce_the_products_inference(tmp_path):
 
 
 def test_alif_networks_are_refused_in_one_line(tmp_path, capsys):
-    net = _network(tmp_path, neuron="alif")
+    net = saved_network(tmp_path, neuron="alif")
     with pytest.raises(SystemExit) as done:
         main(["export-nir", str(net), "-o", str(tmp_path / "net.nir")])
     err = capsys.readouterr().err

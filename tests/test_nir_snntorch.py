@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import snntorch
 import torch
+from nir_helpers import saved_network, simulate_nir
 from snntorch.import_nir import _nir_to_snntorch_module, import_from_nir
-from test_nir_export import _network, simulate_nir
 
 from lava_eprop.network_file import load_network
 from lava_eprop.nir_export import chip_weights, write_nir
@@ -70,7 +70,7 @@ def run_snntorch(module: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _exported(tmp_path, weights):
-    net = load_network(_network(tmp_path))
+    net = load_network(saved_network(tmp_path))
     write_nir(tmp_path / "net.nir", net, weights)
     w = net.weights if weights == "float" else chip_weights(net)
     x = (np.random.default_rng(3).random((4, 60, 7)) < 0.3).astype(float)

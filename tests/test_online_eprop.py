@@ -1,8 +1,8 @@
 """Online e-prop (traces carried forward, one update per step) sums to the
 batch gradient, which the exactness tests check against autograd."""
 import pytest
+from support import small_config, small_problem
 
-from conftest import small_config, small_problem
 from lava_eprop.reference.eprop import OnlineEprop, batch_gradients
 from lava_eprop.reference.network import loss_terms, simulate
 from lava_eprop.reference.neurons import initial_state, rec_step

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import small_config
+from support import small_config
 
 from compilers import compile_plan
 from lava_eprop.engine import FastNetwork, neurons

@@ -14,8 +14,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from support import small_config, small_problem
 
-from conftest import small_config, small_problem
 from lava_eprop.config import from_dict, preset_dict
 from lava_eprop.reference.bptt import autograd_gradients
 from lava_eprop.reference.eprop import OnlineEprop, batch_gradients

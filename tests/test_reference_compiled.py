@@ -9,8 +9,8 @@ classification, refractory or not, and for whole e-prop gradients.
 """
 import numpy as np
 import pytest
+from support import small_config, small_problem
 
-from conftest import small_config, small_problem
 from lava_eprop.reference import compiled, eprop
 from lava_eprop.reference.eprop import batch_gradients
 from lava_eprop.reference.network import Record, leaky_filter, loss_terms, simulate

@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from support import TIMING_METRICS, assert_same_run, main_in_process
-from test_cli import cli
+from support import TIMING_METRICS, assert_same_run, cli, main_in_process
 
 import lava_eprop
 from lava_eprop.errors import UserError
