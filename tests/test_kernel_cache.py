@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("numba")
 
 from lava_eprop import kernel_cache  # noqa: E402
-from lava_eprop.engine import network_codegen, rule_codegen  # noqa: E402
+from lava_eprop.engine import network_codegen, neurons_fused, rule_codegen  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lava_eprop"
@@ -85,8 +85,7 @@ def test_kernel_sources_include_what_the_kernels_import():
     assert "engine/train.py" not in names
 
 
-@pytest.mark.parametrize("module", ["lava_eprop.engine.fused", "lava_eprop.engine.neurons_fused",
-                                    "lava_eprop.reference.compiled"])
+@pytest.mark.parametrize("module", ["lava_eprop.engine.fused", "lava_eprop.reference.compiled"])
 def test_every_cached_function_is_kept_under_its_modules_fingerprint(module):
     functions = [f for f in vars(importlib.import_module(module)).values()
                  if hasattr(f, "stats")]  # numba dispatchers, all cache=True
@@ -105,3 +104,7 @@ def test_generated_sources_name_the_fingerprint_of_what_they_call():
         in rule_codegen.update_source(*tables)
     assert kernel_cache.fingerprint("lava_eprop.engine.neurons_fused") \
         in network_codegen.run_source(["input", "recurrent", "readout"], 3)
+    # the neuron kernels are generated from neurons' equations and constants
+    assert kernel_cache.fingerprint("lava_eprop.engine.neurons") in neurons_fused.kernel_source()
+    for kernel in (neurons_fused.rec_step, neurons_fused.readout_error_step):
+        assert Path(kernel.py_func.__code__.co_filename).parent == kernel_cache.cache_directory()

@@ -30,16 +30,12 @@ group and the readout, the int32 wrap of the summed input ``a_in``, the
 24-bit wrap of ``u`` and the 24-bit saturation of ``v``.
 
 With numba (``fused``, the default) the neuron side runs compiled too
-(:mod:`lava_eprop.engine.neurons_fused`, which counts the neuron events
-itself), updating the neuron, readout and error arrays in place, and the
-readout and error step before the groups' projections (they read nothing
-those write); without numba or with ``fused=False``,
-:mod:`lava_eprop.engine.neurons` runs, and the neuron events
-are found from outside the kernels: a cheap bound rules them out on most
-steps (``|decay(x)| <= |x|``; a saturated ``v`` sits at a rail), else the
-step's ``u``, ``v`` are recomputed in int64 without wrap or clip (the
-formulas of :func:`neurons.subthreshold` and :func:`neurons.rec_step`) and
-compared.
+(:mod:`lava_eprop.engine.neurons_fused`, generated from the same equations),
+updating the neuron, readout and error arrays in place, and the readout and
+error step before the groups' projections (they read nothing those write);
+without numba or with ``fused=False``, the NumPy form of the equations
+(:mod:`lava_eprop.engine.neurons`) runs. Both count the neuron events with
+the equations' own ``sat`` and ``wrap24`` operations.
 
 Compiled and learning, :meth:`FastNetwork.run` makes the calls of all its
 steps from one generated numba function
@@ -54,7 +50,6 @@ from lava_eprop.engine import fused as fused_kernel
 from lava_eprop.engine import network_codegen, neurons, neurons_fused
 from lava_eprop.engine.dense import DenseEngine
 from lava_eprop.engine.learning_dense import LearningDenseEngine
-from lava_eprop.engine.neurons import UV_MAX, V_SHIFT
 from lava_eprop.engine.spec import NetworkSpec
 
 READOUT = "recurrent->readout"
@@ -62,7 +57,7 @@ READOUT = "recurrent->readout"
 #: index in a group's (RecState, RecOut.y1 .. y3), or the readout side's.
 _READOUT_RECORDS = ("readout_v", "e", "err_y3")   # n_out wide; the others n_rec
 _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
-               "y1": network_codegen.Y1, "y2": network_codegen.Y2, "y3": network_codegen.Y3,
+               **{name: network_codegen.NEURON_ARRAYS.index(name) for name in ("y1", "y2", "y3")},
                **{name: i for i, name in enumerate(_READOUT_RECORDS)}}
 
 
@@ -87,22 +82,6 @@ def _a_out(dense: LearningDenseEngine | DenseEngine) -> np.ndarray:
 def _int64(values) -> np.ndarray:
     """``values`` as a C-ordered int64 array (no copy when it is one)."""
     return np.ascontiguousarray(values, np.int64)
-
-
-def _u_wraps(u_prev, a_in, du, u_new) -> int:
-    """How many ``u`` wrapped in ``wrap24(decay(u, du + 1) + (a_in << 6))``."""
-    if np.abs(u_prev).max(initial=0) + (np.abs(a_in).max(initial=0) << V_SHIFT) < UV_MAX:
-        return 0  # |decay(u)| <= |u|: the sum stays inside (-2^23, 2^23)
-    wide = neurons.decay(u_prev, np.asarray(du, np.int64) + 1) + (a_in << V_SHIFT)
-    return int(np.count_nonzero(wide != u_new))
-
-
-def _v_saturations(v_prev, u_new, reset, dv, v_new) -> int:
-    """How many ``v`` the 24-bit saturation changed in ``clip24(decay(v, dv) + u - reset)``."""
-    if np.abs(v_new).max(initial=0) < UV_MAX - 1:
-        return 0  # a saturated v sits at a rail
-    wide = neurons.decay(v_prev, dv) + u_new - reset
-    return int(np.count_nonzero(wide != v_new))
 
 
 class FastNetwork:
@@ -136,11 +115,10 @@ class FastNetwork:
         step: copy what is kept (:meth:`observe` and :meth:`run` return copies).
     """
 
-    #: Neuron-side counters by slot (:mod:`neurons_fused`), per group G: ``G.a_in``,
-    #: ``G.u``, ``G.v``, ``G.b``, ``G.f``, ``G.y3``; of the readout and error process.
-    NEURON_COUNTERS = ("a_in", "u", "v", "b", "f", "y3")
-    READOUT_COUNTERS = (("readout.u", neurons_fused.U_WRAP), ("readout.v", neurons_fused.V_SAT),
-                        ("error.e", neurons_fused.E_SAT), ("error.y3", neurons_fused.E_Y3_CLIP))
+    #: Neuron-side counters (:data:`neurons.NEURON_COUNTERS`) reported per group G as
+    #: ``G.<name>``, and of the readout and error process under these keys.
+    GROUP_COUNTERS = ("a_in", "u", "v", "b", "f", "y3")
+    READOUT_COUNTERS = {"readout.u": "u", "readout.v": "v", "error.e": "e", "error.y3": "e_y3"}
 
     def __init__(self, spec: NetworkSpec, n_instances: int = 1, seed: int = 0,
                  fused: bool | None = None, learn: bool = True) -> None:
@@ -164,8 +142,8 @@ class FastNetwork:
         self.y3_out = np.zeros((n_instances, spec.n_out), np.int64)
         self.l_buff = np.zeros((n_instances, spec.n_rec), np.int64)
         self.feedback = np.broadcast_to(spec.feedback, (n_instances,) + spec.feedback.shape)
-        # per group and the readout: events counted in the slots of neurons_fused
-        self._neuron_counts = {name: np.zeros(neurons_fused.N_COUNTERS, np.int64)
+        # per group and the readout: events counted in the slots of neurons.NEURON_COUNTERS
+        self._neuron_counts = {name: np.zeros(len(neurons.NEURON_COUNTERS), np.int64)
                                for name in [g.name for g in spec.groups] + ["readout"]}
         if fused and not fused_kernel.AVAILABLE:
             raise ValueError("fused=True needs numba, which is not installed")
@@ -204,13 +182,14 @@ class FastNetwork:
         ``error.y3`` (7-bit clip of the readout's y3)."""
         counts = {f"{name}.{var}": n for name, dense in self.dense.items()
                   for var, n in dense.counters.items()}
+        slot = neurons.NEURON_COUNTERS.index
         for name, slots in self._neuron_counts.items():
             if name == "readout":
-                counts.update({key: int(slots[slot])
-                               for key, slot in self.READOUT_COUNTERS})
+                counts.update({key: int(slots[slot(var)])
+                               for key, var in self.READOUT_COUNTERS.items()})
             else:
-                counts.update({f"{name}.{var}": int(slots[slot])
-                               for slot, var in enumerate(self.NEURON_COUNTERS)})
+                counts.update({f"{name}.{var}": int(slots[slot(var)])
+                               for var in self.GROUP_COUNTERS})
         return counts
 
     def step(self, x, target, mask) -> neurons.RecOut:
@@ -237,23 +216,19 @@ class FastNetwork:
         error and ``B e``. Returns the groups' outputs and the readout's ``y3``."""
         outs = {}
         for g in self.spec.groups:
+            counts = self._neuron_counts[g.name]
             wide = _a_out(self.dense[f"input->{g.name}"]) \
                 + _a_out(self.dense[f"recurrent->{g.name}"])
             a_in = wide.astype(np.int32).astype(np.int64)     # the InPort sums in int32
-            self._neuron_counts[g.name][neurons_fused.A_IN] += np.count_nonzero(a_in != wide)
+            counts[neurons.A_IN] += np.count_nonzero(a_in != wide)
             l_in = self.l_buff[:, g.offset:g.offset + g.size]
-            before = self.rec[g.name]
-            self.rec[g.name], outs[g.name] = neurons.rec_step(before, a_in, l_in, g.rec)
-            self._count_neuron(g.name, before, a_in, g.rec, self.rec[g.name],
-                               before.z * (np.asarray(g.rec.vth, np.int64) << V_SHIFT))
-            self._count_rec_clips(g.name, before, l_in, g.rec, self.rec[g.name],
-                                  outs[g.name].y3)
-        a_out = _a_out(self.dense[READOUT])
-        before, self.readout = self.readout, neurons.readout_step(self.readout, a_out,
-                                                                  self.spec.readout)
-        self._count_neuron("readout", before, a_out, self.spec.readout, self.readout, 0)
-        self.e, self.y3_out = neurons.error_step(self.readout.v, target, mask, self.spec.error)
-        self._count_error_clips(target, mask)
+            self.rec[g.name], outs[g.name] = neurons.rec_step(self.rec[g.name], a_in, l_in,
+                                                              g.rec, counts)
+        counts = self._neuron_counts["readout"]
+        self.readout = neurons.readout_step(self.readout, _a_out(self.dense[READOUT]),
+                                            self.spec.readout, counts)
+        self.e, self.y3_out = neurons.error_step(self.readout.v, target, mask, self.spec.error,
+                                                 counts)
         self.l_buff = neurons.learning_signal(self.feedback, self.e)
         return outs, self.y3_out
 
@@ -266,47 +241,6 @@ class FastNetwork:
                                          self._error_table, self._feedback, self.e, self.y3_out,
                                          self.l_buff, self._neuron_counts["readout"])
         return self._outs, self.y3_out
-
-    def _count_neuron(self, name: str, before, a_in, p, after, reset) -> None:
-        counts = self._neuron_counts[name]
-        counts[neurons_fused.U_WRAP] += _u_wraps(before.u, a_in, p.du, after.u)
-        counts[neurons_fused.V_SAT] += _v_saturations(before.v, after.u, reset, p.dv, after.v)
-
-    def _count_rec_clips(self, name: str, before, l_in, p, after, y3) -> None:
-        """``b`` and ``f`` saturated at 2^23 - 1 and ``y3`` clipped to [0, 127] this step
-        (they are >= 0 unclipped: only a value at a rail can have been clipped)."""
-        counts = self._neuron_counts[name]
-        if after.b.max(initial=0) >= UV_MAX - 1:
-            wide = neurons.decay(before.b, p.da) + np.asarray(p.beta_v, np.int64) * before.z
-            counts[neurons_fused.B_SAT] += np.count_nonzero(wide != after.b)
-        if after.f.max(initial=0) >= UV_MAX - 1:
-            wide = neurons.decay(before.f, p.f_decay) \
-                + np.asarray(p.f_impulse, np.int64) * after.z
-            counts[neurons_fused.F_SAT] += np.count_nonzero(wide != after.f)
-        if ((y3 == 0) | (y3 == neurons.TRACE_MAX)).any():
-            acc = before.q + ((np.asarray(p.reg_mant, np.int64)
-                               * (after.f - np.asarray(p.f_target, np.int64)))
-                              >> np.asarray(p.reg_shift, np.int64))
-            wide = neurons.Y_OFFSET + neurons.round_shift(l_in, p.l_shift) \
-                + neurons.round_shift(acc, neurons.REG_FRAC)
-            counts[neurons_fused.Y3_CLIP] += np.count_nonzero(wide != y3)
-
-    def _count_error_clips(self, target, mask) -> None:
-        """The error payload clipped to 16 bits (unmasked steps) and its ``y3`` to 7 bits."""
-        counts, p = self._neuron_counts["readout"], self.spec.error
-        if (np.abs(self.e) == neurons.ERR_MAX).any():
-            if p.classification:
-                diff = neurons.softmax_q16(self.readout.v, p.logit_shift) \
-                    - (np.asarray(target, np.int64) << neurons.PROB_FRAC)
-                wide = neurons.round_shift(diff, p.prob_shift)
-            else:
-                wide = neurons.round_shift(self.readout.v - np.asarray(target, np.int64),
-                                           p.err_shift)
-            clipped = (np.abs(wide) > neurons.ERR_MAX) & (np.asarray(mask) != 0)[..., None]
-            counts[neurons_fused.E_SAT] += np.count_nonzero(clipped)
-        if ((self.y3_out == 0) | (self.y3_out == neurons.TRACE_MAX)).any():
-            wide = neurons.Y_OFFSET + neurons.round_shift(self.e, neurons.ERR_FRAC)
-            counts[neurons_fused.E_Y3_CLIP] += np.count_nonzero(wide != self.y3_out)
 
     def run(self, inputs, targets, mask, record=None) -> dict:
         """Run ``T`` steps; ``inputs`` [I, T, n_in], ``targets`` [I, T, n_out] (integers,
@@ -388,13 +322,14 @@ class FastNetwork:
             np.zeros((self.n_instances, spec.n_rec), np.int64)
         sources = [array for state, *_ in group_args for array in state]
         sources += [self.readout.v, self.e, self.y3_out]   # in _READOUT_RECORDS order
-        plan = []
+        plan, n_arrays = [], len(network_codegen.NEURON_ARRAYS)
         for k, name in enumerate(record):
             index = _RECORDABLE[name]
             if name in _READOUT_RECORDS:
-                plan.append((k, 10 * len(groups) + index, 0))
+                plan.append((k, n_arrays * len(groups) + index, 0))
             else:
-                plan += [(k, 10 * g + index, group.offset) for g, group in enumerate(groups)]
+                plan += [(k, n_arrays * g + index, group.offset)
+                         for g, group in enumerate(groups)]
         plan = np.array(plan, np.int64).reshape(-1, 3)
         if not records:  # the kernel's tuple of records needs one type
             records = [np.zeros((len(inputs), self.n_instances, 0), np.int64)]

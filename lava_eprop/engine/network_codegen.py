@@ -37,14 +37,16 @@ from collections.abc import Callable, Sequence
 
 from lava_eprop import kernel_cache
 from lava_eprop.engine import rule_codegen
+from lava_eprop.engine.neurons import RecOut, RecState
 
 #: Arguments of a connection's compiled step after the 9 state arrays and the
 #: random row, in :meth:`LearningDenseEngine.kernel_arguments`' order.
 N_STATE = 9
-#: Index of ``a_buff`` in the projection state, of ``z, y1, y2, y3`` in a
-#: group's 10 neuron arrays (``RecState`` then ``RecOut.y1 .. y3``).
+#: Index of ``a_buff`` in the projection state.
 A_BUFF = 8
-Z, Y1, Y2, Y3 = 3, 7, 8, 9
+#: A group's neuron arrays, in the order :func:`neurons_fused.rec_step` takes them.
+NEURON_ARRAYS = RecState._fields + RecOut._fields[1:]
+Z, Y1, Y2, Y3 = (NEURON_ARRAYS.index(name) for name in RecOut._fields)
 
 _KERNEL_HASH = kernel_cache.fingerprint("lava_eprop.engine.neurons_fused")
 
@@ -122,7 +124,7 @@ def run_source(modules: Sequence[str], n_static: int, per_instance: bool = False
     readout = len(modules) - 1
     body = ["ts = ts0 + t"]
     for g in range(n_groups):
-        state = ", ".join(inst(f"s{g}[{j}]") for j in range(10))
+        state = ", ".join(inst(f"s{g}[{j}]") for j in range(len(NEURON_ARRAYS)))
         body.append(f"_rec_step({state}, {inst(f'q{2 * g}[{A_BUFF}]')}, "
                     f"{inst(f'q{2 * g + 1}[{A_BUFF}]')}, {inst(f'l{g}')}, p{g}, {row(f'n{g}')})")
     body.append(f"_readout_error_step({inst('ru')}, {inst('rv')}, {inst(f'q{readout}[{A_BUFF}]')}, "
@@ -168,7 +170,7 @@ def network_run(steps: Sequence[Callable], n_static: int, per_instance: bool = F
     (compiled connection steps, in :func:`run_source`'s order); generated once
     per set of connection kernels. Arguments: ``ts0`` (number of the first
     step), ``inputs`` (T, I, n_in), ``targets`` (T, I, n_out), ``masks`` (T, I),
-    ``groups`` (per group: its 10 neuron arrays, ``l_buff`` slice, parameter
+    ``groups`` (per group: its :data:`NEURON_ARRAYS`, ``l_buff`` slice, parameter
     table, counters), ``projections`` (per projection:
     :meth:`LearningDenseEngine.kernel_arguments`), ``readout`` (readout ``u``,
     ``v``, its two decays, error table, feedback, ``e``, ``y3``, ``l_buff``,

@@ -7,8 +7,8 @@ parameters as the compiler realised them (12-bit decays, threshold ``vth <<
 coefficients ``m 2^e / 2^S``), in the same register units, in the same order
 of operations, but with no rounding, truncation, wrapping or saturation:
 
-* neurons (:func:`rec_step`, :func:`readout_step`, :func:`error_step`): the
-  kernels of :mod:`lava_eprop.engine.neurons` with exact decays
+* neurons: the equations of :mod:`lava_eprop.engine.neurons` (``REC_STEP``,
+  ``READOUT_STEP``, ``ERROR_STEP``) in ``FloatArithmetic``: exact decays
   ``x (4096 - d) / 4096``, exact shifts, the exact softmax; reset by
   subtraction with the previous spike, strict ``>`` threshold, refractory
   counter, ``y1..y3`` as the neuron sends them (``y3 - 64 = Lambda L`` of the
@@ -55,19 +55,13 @@ import math
 import numpy as np
 
 from lava_eprop.engine.neurons import (
-    ERR_FRAC,
-    PROB_FRAC,
-    REG_FRAC,
-    SOFTMAX_FRAC,
-    TRACE_MAX,
-    UV_MAX,
-    V_SHIFT,
-    Y1_FRAC,
-    Y_OFFSET,
-    ErrorParams,
-    ReadoutParams,
+    FLOAT_EXACT,
+    FloatArithmetic,
+    ReadoutState,
     RecParams,
     RecState,
+    forms,
+    rec_initial,
 )
 from lava_eprop.engine.spec import W_MAX, NetworkSpec
 
@@ -76,32 +70,9 @@ Y_READ_DECAY = math.exp(-1.0 / 65535)
 READOUT = "recurrent->readout"
 
 
-class Arith:
-    """The few operations where the chip rounds: exact (``chip=False``) or the chip's."""
-
-    def __init__(self, chip: bool) -> None:
-        self.chip = chip
-
-    def leak(self, x, d):
-        """``x (4096 - d) / 4096``; chip: truncated towards zero."""
-        out = np.asarray(x, float) * (4096.0 - np.asarray(d, float)) / 4096.0
-        return np.trunc(out) if self.chip else out
-
-    def shift(self, x, s, half_up: bool):
-        """``x / 2^s``; chip: floor (``>>``), or rounding half up for ``half_up``."""
-        out = np.asarray(x, float) / 2.0 ** np.asarray(s, float)
-        if self.chip and np.any(np.asarray(s) > 0):
-            out = np.floor(out + 0.5) if half_up else np.floor(out)
-        return out
-
-    def clip(self, x, low, high):
-        return np.clip(x, low, high) if self.chip else x
-
-    def wrap24(self, x):
-        if not self.chip:
-            return x
-        return np.where(x > UV_MAX, x - 2 * UV_MAX, np.where(x <= -UV_MAX, x + 2 * UV_MAX, x))
-
+Arith = FloatArithmetic
+"""The few operations where the chip rounds: ``Arith(chip=False)`` exact, ``Arith(chip=True)``
+the chip's (:class:`lava_eprop.engine.neurons.FloatArithmetic`)."""
 
 TwinState = RecState
 """The twin's recurrent state: the fields of the integer kernel's :class:`RecState`
@@ -110,54 +81,13 @@ TwinState = RecState
 
 def twin_initial(shape, p: RecParams) -> TwinState:
     """Zero state with the rate trace at its target (the regulariser starts silent)."""
-    zeros = [np.zeros(shape) for _ in TwinState._fields]
-    zeros[TwinState._fields.index("f")] += float(p.f_target)
-    return TwinState(*zeros)
+    return TwinState(*(np.asarray(x, float) for x in rec_initial(shape, p)))
 
 
 def rec_step(s: TwinState, a_in, l_in, p: RecParams, ar: Arith):
-    """One step of the recurrent LIF / ALIF neuron (see
-    :func:`lava_eprop.engine.neurons.rec_step` for the integer version).
-
-    Returns the new state and ``(z, y1, y2, y3)`` as sent.
-    """
-    vth = float(p.vth) * 2 ** V_SHIFT
-    u = ar.wrap24(ar.leak(s.u, p.du + 1) + np.asarray(a_in, float) * 2 ** V_SHIFT)
-    v = ar.clip(ar.leak(s.v, p.dv) + u - s.z * vth, -UV_MAX + 1, UV_MAX - 1)
-    b = ar.clip(np.maximum(ar.leak(s.b, p.da) + p.beta_v * s.z, 0.0), 0, UV_MAX - 1)
-    distance = v - (vth + b)
-    active = s.r <= 0
-    z = (active & (distance > 0)).astype(float)
-    y2 = active * ar.clip(ar.shift(p.y2_mant * np.maximum(0.0, vth - np.abs(distance)),
-                                   p.y2_shift, half_up=False), None, TRACE_MAX)
-    y1 = ar.clip(p.y1_leak + ar.shift(p.y1_mant * y2, Y1_FRAC, half_up=True), None, TRACE_MAX)
-    f = ar.clip(ar.leak(s.f, p.f_decay) + p.f_impulse * z, 0, UV_MAX - 1)
-    acc = s.q + ar.shift(p.reg_mant * (f - p.f_target), p.reg_shift, half_up=False)
-    g = ar.shift(acc, REG_FRAC, half_up=True)
-    q = acc - g * 2.0 ** REG_FRAC if ar.chip else np.zeros_like(acc)
-    y3 = ar.clip(Y_OFFSET + ar.shift(l_in, p.l_shift, half_up=True) + g, 0, TRACE_MAX)
-    r = np.clip(s.r + p.n_ref * z - 1, 0, p.n_ref)
-    return TwinState(u, v, b, z, r, f, q), (z, y1, y2, y3)
-
-
-def readout_step(u, v, a_in, p: ReadoutParams, ar: Arith):
-    """Leaky readout ``u = leak(u, du + 1) + a_in 2^6``, ``v = leak(v, dv) + u``."""
-    u = ar.wrap24(ar.leak(u, p.du + 1) + np.asarray(a_in, float) * 2 ** V_SHIFT)
-    return u, ar.clip(ar.leak(v, p.dv) + u, -UV_MAX + 1, UV_MAX - 1)
-
-
-def error_step(v, target, mask, p: ErrorParams):
-    """Error payload ``e`` and the readout's ``y3 = 64 + e / 2^6`` (exact softmax, no
-    saturation); ``target`` in register units (regression) or one-hot."""
-    v = np.asarray(v, float)
-    if p.classification:
-        logits = v / 2.0 ** (p.logit_shift + SOFTMAX_FRAC)
-        ex = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        e = (ex / ex.sum(axis=-1, keepdims=True) - target) * 2.0 ** (PROB_FRAC - p.prob_shift)
-    else:
-        e = (v - target) / 2.0 ** p.err_shift
-    e = e * np.asarray(mask, float)[..., None]
-    return e, Y_OFFSET + e / 2.0 ** ERR_FRAC
+    """One step of the recurrent LIF / ALIF neuron: :data:`~lava_eprop.engine.neurons.REC_STEP`
+    in ``ar``. Returns the new state and ``(z, y1, y2, y3)`` as sent."""
+    return forms(ar).rec_step(s, a_in, l_in, p)
 
 
 class TwinDense:
@@ -189,8 +119,8 @@ class TwinDense:
         """One step: send last step's activation, take spikes ``s_in`` [I, n_pre] and the
         third factors ``y = (y1, y2, y3)`` [I, n_post] of the post neurons, learn."""
         a_out = self.a_buff
-        self.a_buff = self.ar.shift(np.einsum("ipq,iq->ip", self.w, np.asarray(s_in, float)),
-                                    -self.weight_exp, half_up=False)
+        self.a_buff = self.ar.shr(np.einsum("ipq,iq->ip", self.w, np.asarray(s_in, float)),
+                                  -self.weight_exp)
         self.x1 = self.x1_decay * self.x1 + self.x1_impulse * np.asarray(s_in, float)
         if learn:
             values = {"x1": self.x1[:, None, :], "w": self.w, "t": self.t, "d": self.d}
@@ -264,9 +194,9 @@ class TwinNetwork:
             y = outs[g.name][1:]
             self.dense[f"input->{g.name}"].step(x, y, learn)
             self.dense[f"recurrent->{g.name}"].step(z, y, learn)
-        self.readout_u, self.readout_v = readout_step(self.readout_u, self.readout_v, a_out,
-                                                      self.spec.readout, self.ar)
-        e, y3_out = error_step(self.readout_v, target, mask, self.spec.error)
+        self.readout_u, self.readout_v = forms(self.ar).readout_step(
+            ReadoutState(self.readout_u, self.readout_v), a_out, self.spec.readout)
+        e, y3_out = forms(FLOAT_EXACT).error_step(self.readout_v, target, mask, self.spec.error)
         self.l_buff = e @ self.feedback.T
         self.dense[READOUT].step(z, (0.0, 0.0, y3_out), learn)
         return z

@@ -9,7 +9,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_eprop.engine import neurons, neurons_float
+from lava_eprop.engine import neurons
 from process_models.eprop_neuron.process import EpropNeuron
 
 
@@ -75,8 +75,9 @@ class PyEpropNeuronModelFixed(_EpropNeuronModel):
 @requires(CPU)
 @tag("floating_pt")
 class PyEpropNeuronModelFloat(_EpropNeuronModel):
-    """Float model: :func:`lava_eprop.engine.neurons_float.rec_step` (no truncation,
-    same parameters and units); third factors are sent rounded to integers."""
+    """Float model: :data:`lava_eprop.engine.neurons.REC_STEP` in float64 (no truncation,
+    wrap or saturation; same parameters and units); third factors are sent rounded to
+    integers (``neurons.FLOAT_PORT_STEPS``)."""
 
     u: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
@@ -88,5 +89,5 @@ class PyEpropNeuronModelFloat(_EpropNeuronModel):
     y1: np.ndarray = LavaPyType(np.ndarray, float)
     y2: np.ndarray = LavaPyType(np.ndarray, float)
     y3: np.ndarray = LavaPyType(np.ndarray, float)
-    _step = staticmethod(neurons_float.rec_step)
+    _step = staticmethod(neurons.FLOAT_PORT_STEPS.rec_step)
     _state = neurons.RecState

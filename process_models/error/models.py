@@ -9,7 +9,9 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_eprop.engine import neurons, neurons_float
+import functools
+
+from lava_eprop.engine import neurons
 from process_models.error.process import EpropError
 
 
@@ -59,11 +61,12 @@ class PyEpropErrorModelFixed(_ErrorModel):
 @requires(CPU)
 @tag("floating_pt")
 class PyEpropErrorModelFloat(_ErrorModel):
-    """Float: :func:`lava_eprop.engine.neurons_float.error_step` (exact softmax)."""
+    """Float: :data:`lava_eprop.engine.neurons.ERROR_STEP` in float64 (exact softmax, no
+    saturation; ``y3`` sent rounded), ``l = B e`` in float."""
 
     feedback: np.ndarray = LavaPyType(np.ndarray, float)
     e: np.ndarray = LavaPyType(np.ndarray, float)
     y3: np.ndarray = LavaPyType(np.ndarray, float)
     l_buff: np.ndarray = LavaPyType(np.ndarray, float)
-    _error = staticmethod(neurons_float.error_step)
-    _signal = staticmethod(neurons_float.learning_signal)
+    _error = staticmethod(neurons.FLOAT_PORT_STEPS.error_step)
+    _signal = staticmethod(functools.partial(neurons.learning_signal, dtype=float))

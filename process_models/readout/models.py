@@ -9,7 +9,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_eprop.engine import neurons, neurons_float
+from lava_eprop.engine import neurons
 from process_models.readout.process import LeakyReadout
 
 
@@ -41,9 +41,9 @@ class PyLeakyReadoutModelFixed(_ReadoutModel):
 @requires(CPU)
 @tag("floating_pt")
 class PyLeakyReadoutModelFloat(_ReadoutModel):
-    """Float: :func:`lava_eprop.engine.neurons_float.readout_step` (same units)."""
+    """Float: :data:`lava_eprop.engine.neurons.READOUT_STEP` in float64 (same units)."""
 
     v_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     u: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
-    _step = staticmethod(neurons_float.readout_step)
+    _step = staticmethod(neurons.FLOAT_PORT_STEPS.readout_step)
