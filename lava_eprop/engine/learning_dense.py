@@ -82,12 +82,14 @@ arrays in place: assign only C-ordered arrays of the same shape and dtype.
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 
 import numpy as np
 
 from lava_eprop.engine import fused as fused_kernel
 from lava_eprop.engine import rule_codegen, rule_eval
+from lava_eprop.engine.fused import POST_TRACES, PRE_TRACES
 from lava_eprop.engine.operands import EpochOperands
 from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
 from lava_eprop.engine.traces import (
@@ -105,8 +107,6 @@ from lava_eprop.loihi.constants import (
 )
 from lava_eprop.loihi.rule import LearningRule, as_learning_rule
 
-PRE_TRACES = ("x1", "x2")
-POST_TRACES = ("y1", "y2", "y3")
 STATE_VARS = ("weights", "tag_1", "tag_2", "x0", "tx", "x1", "x2", "y0", "ty",
               "y1", "y2", "y3", "a_buff")
 _SYNAPTIC = ("weights", "tag_1", "tag_2")
@@ -116,6 +116,11 @@ _FACTOR_LIMIT = 2 ** W_WEIGHTS_S
 _INITIAL_LIMIT = 2 ** 23
 #: Steps whose random numbers the compiled path draws at once.
 _RANDOM_CHUNK = 256
+#: Random numbers a step of the compiled path reads (``fused_kernel.RANDOM_COLUMNS``).
+_N_RANDOM = len(fused_kernel.RANDOM_COLUMNS)
+#: A side's trace parameters, each (k, 1), k its traces; in the order of the
+#: compiled path's trace parameter rows (``fused_kernel.TRACE_PARAMS``).
+TraceParams = namedtuple("TraceParams", fused_kernel.TRACE_PARAMS)
 
 
 def _wrap_int32(values: np.ndarray) -> np.ndarray:
@@ -258,11 +263,13 @@ class LearningDenseEngine:
         if self.fused:
             self._init_fused()
 
-    def _trace_params(self, names: Sequence[str]) -> tuple:
-        """(decay factors, impulse integer parts, impulse fractions), each (k, 1)."""
+    def _trace_params(self, names: Sequence[str]) -> TraceParams:
+        """Decay factors, impulse integer parts and impulse fractions of the traces."""
         taus = [getattr(self.rule, f"{name}_tau") for name in names]
-        impulses = [getattr(self.rule, f"{name}_impulse") for name in names]
-        return (decay_factors(taus),) + split_impulses(impulses)
+        impulse_int, impulse_frac = split_impulses(
+            [getattr(self.rule, f"{name}_impulse") for name in names])
+        return TraceParams(decay=decay_factors(taus), impulse_int=impulse_int,
+                           impulse_frac=impulse_frac)
 
     @property
     def counters(self) -> dict:
@@ -376,7 +383,8 @@ class LearningDenseEngine:
         """Repeated pre spikes within an epoch: immediate impulses (random 0)."""
         repeat = ((self.tx > 0) & spiked)[:, None, :]
         if repeat.any():
-            bumped, clipped = add_impulse(self.x_traces, 0, *self._x_params[1:])
+            bumped, clipped = add_impulse(self.x_traces, 0, self._x_params.impulse_int,
+                                          self._x_params.impulse_frac)
             self.x_traces = np.where(repeat, bumped, self.x_traces)
             self._count_traces(PRE_TRACES, (clipped & repeat).sum(axis=(0, 2)))
         self.tx[spiked] = self._within_epoch_step()
@@ -387,7 +395,8 @@ class LearningDenseEngine:
         repeat = ((self.ty > 0) & bap)[:, None, :]
         if repeat.any():
             bumped, clipped = add_impulse(self.y_traces, self._y_random.impulse.value,
-                                          *self._y_params[1:])
+                                          self._y_params.impulse_int,
+                                          self._y_params.impulse_frac)
             self.y_traces = np.where(repeat, bumped, self.y_traces)
             self._count_traces(POST_TRACES, (clipped & repeat).sum(axis=(0, 2)))
         self.ty[bap] = self._within_epoch_step()
@@ -437,12 +446,11 @@ class LearningDenseEngine:
         self.tx = np.zeros_like(self.tx)
         self.ty = np.zeros_like(self.ty)
 
-    def _history(self, traces, params, spike_time, streams: TraceRandomStreams,
+    def _history(self, traces, params: TraceParams, spike_time, streams: TraceRandomStreams,
                  names: Sequence[str]) -> list:
-        factors, impulse_int, impulse_frac = params
-        history, saturated = epoch_history(traces, factors, spike_time, self.t_epoch,
+        history, saturated = epoch_history(traces, params.decay, spike_time, self.t_epoch,
                                            streams.decay.value, streams.impulse.value,
-                                           impulse_int, impulse_frac)
+                                           params.impulse_int, params.impulse_frac)
         self._count_traces(names, saturated)
         return history
 
@@ -453,43 +461,49 @@ class LearningDenseEngine:
         self._module = rule_codegen.connection_module(*self._tables, rounding=self.rounding)
         self._compiled_step = self._module.step
         k = self.rule.decimate_exponent
-        self._config = np.array([fused_kernel.KINDS[self.rule_kind], self.t_epoch,
-                                 int(self.num_message_bits > 0), self.weight_exp,
-                                 int(self._post_history_needed), -1 if k is None else k],
+        config = {"kind": fused_kernel.KINDS[self.rule_kind], "t_epoch": self.t_epoch,
+                  "graded": int(self.num_message_bits > 0), "weight_exp": self.weight_exp,
+                  "post_history": int(self._post_history_needed),
+                  "dec_exp": -1 if k is None else k}
+        self._config = np.array([config[name] for name in fused_kernel.CONFIG_FIELDS],
                                 np.int64)
-        # (decay factor, impulse integer, impulse fraction) x trace, float64
+        # fused_kernel.TRACE_PARAMS x trace, float64
         self._x_table = np.concatenate(self._x_params, axis=1).T.astype(np.float64).copy()
         self._y_table = np.concatenate(self._y_params, axis=1).T.astype(np.float64).copy()
         self._zeros = {shape: np.zeros(shape, np.int64) for shape in
                        ((self.n_instances, self.n_pre), (self.n_instances, self.n_post))}
-        self._random, self._random_first = np.empty((0, self.n_instances, 6)), 1
-        n, n_products = self.n_instances, len(self._tables[1])
+        self._random, self._random_first = np.empty((0, self.n_instances, _N_RANDOM)), 1
+        rules, products, _ = self._tables
+        n, n_products = self.n_instances, len(products)
         self._learning_buffers = (  # what fused_kernel.step fills for the synapse update
             np.zeros((n, n_products, self.n_pre), np.int64),
             np.zeros((n, n_products, self.n_post), np.int64),
             np.zeros((n, self.t_epoch + 1, len(PRE_TRACES), self.n_pre), np.int64),
             np.zeros((n, self.t_epoch + 1, len(POST_TRACES), self.n_post), np.int64),
-            np.zeros((n, len(self._tables[0])), np.int64))
+            np.zeros((n, len(rules)), np.int64))
         self._static = (self._config, self._x_table, self._y_table, *self._tables, self._counts,
                         *self._learning_buffers, self._seeds)  # arguments that never change
 
     def _draw_random_chunk(self, first: int | None = None) -> None:
         """The random numbers of step ``first`` (default: this step) and the next
-        ones, (steps, n_instances, 6), in the order :func:`fused_kernel.step`
-        reads them (two advances of the trace streams per step, one of the
-        synaptic stream per epoch)."""
+        ones, (steps, n_instances, len(RANDOM_COLUMNS)), in the columns
+        :func:`fused_kernel.step` reads them from (``fused_kernel.RANDOM_COLUMNS``;
+        two advances of the trace streams per step, one of the synaptic stream
+        per epoch)."""
         first = self.time_step if first is None else first  # the chunk starts here
         steps = np.arange(first, first + _RANDOM_CHUNK)
         x_decay, x_impulse = (s.take(2 * _RANDOM_CHUNK) for s in
                               (self._x_random.decay, self._x_random.impulse))
         y_decay, y_impulse = (s.take(2 * _RANDOM_CHUNK) for s in
                               (self._y_random.decay, self._y_random.impulse))
-        table = np.zeros((_RANDOM_CHUNK, self.n_instances, 6))
-        for col, draws in enumerate((y_impulse[:, 0::2], x_decay[:, 1::2], x_impulse[:, 1::2],
-                                     y_decay[:, 1::2], y_impulse[:, 1::2])):
-            table[:, :, col] = draws.T
+        table = np.zeros((_RANDOM_CHUNK, self.n_instances, _N_RANDOM))
+        columns = {"y_impulse_early": y_impulse[:, 0::2], "x_decay": x_decay[:, 1::2],
+                   "x_impulse": x_impulse[:, 1::2], "y_decay": y_decay[:, 1::2],
+                   "y_impulse": y_impulse[:, 1::2]}  # first advance 0::2, second 1::2
+        for name, draws in columns.items():
+            table[:, :, fused_kernel.RANDOM_COLUMNS.index(name)] = draws.T
         learns = steps % self.t_epoch == 0
-        table[learns, :, 5] = self._syn_random.take(int(learns.sum())).T
+        table[learns, :, fused_kernel.RAND_SYNAPTIC] = self._syn_random.take(int(learns.sum())).T
         self._random = table
         self._random_first = first
 
@@ -511,9 +525,10 @@ class LearningDenseEngine:
 
     def random_rows(self, count: int) -> np.ndarray:
         """The compiled step's random numbers of the next ``count`` steps
-        (``time_step + 1`` on), (count, n_instances, 6), C-ordered: the rows
-        ``count`` calls of :meth:`step` would read, drawn in the same chunks
-        (the streams then stand where those calls leave them)."""
+        (``time_step + 1`` on), (count, n_instances, len(RANDOM_COLUMNS)),
+        C-ordered: the rows ``count`` calls of :meth:`step` would read, drawn
+        in the same chunks (the streams then stand where those calls leave
+        them)."""
         parts, step, end = [], self.time_step + 1, self.time_step + 1 + count
         while step < end:
             if step - self._random_first >= len(self._random):
@@ -523,7 +538,7 @@ class LearningDenseEngine:
             parts.append(self._random[start:start + n])
             step += n
         if not parts:
-            return np.zeros((0, self.n_instances, 6))
+            return np.zeros((0, self.n_instances, _N_RANDOM))
         return np.ascontiguousarray(np.concatenate(parts))
 
     def _as_int64(self, values, shape) -> np.ndarray:

@@ -14,8 +14,8 @@ values: per product ``P = pre[p, q] * post[p, j] * (synapse factors)``
 accumulator range where the product's widths allow it
 (``ProductPlan.may_saturate``), ``A = clip(A + P)``, sign saturation,
 stochastic rounding ``(A >> 7) + [(A mod 2^7) > threshold]`` and the 9-bit
-bounds. A synapse-epoch counts (``counters[target]``) when any of these
-wraps or saturations changed a value.
+bounds. A synapse-epoch counts (in its target's entry of ``counters``) when
+any of these wraps or saturations changed a value.
 
 ``rounding="stochastic"`` generates the stochastic model of
 :mod:`~lava_eprop.engine.rule_eval` instead of Lava's rounding: every
@@ -49,8 +49,29 @@ import numpy as np
 from lava_eprop import kernel_cache
 from lava_eprop.engine import counter_rng
 from lava_eprop.engine.fused import (
+    COUNTERS,
+    F_CONST,
+    F_IS_SGN,
+    F_SIDE,
+    F_VAR,
+    F_WIDTH,
     NON_NEGATIVE,
     NON_POSITIVE,
+    P_FIRST_FACTOR,
+    P_LEFT_SHIFT,
+    P_MAY_SATURATE,
+    P_N_FACTORS,
+    P_RIGHT_SHIFT,
+    POST_TRACES,
+    PRE_TRACES,
+    R_ACC_SHIFT,
+    R_FIRST_PRODUCT,
+    R_HIGH,
+    R_LOW,
+    R_N_PRODUCTS,
+    R_ROUND_BITS,
+    R_SIGN,
+    R_TARGET,
     SYNAPSE_SIDE,
     TARGETS,
     VARS,
@@ -65,6 +86,7 @@ import numpy as np
 
 from lava_eprop.engine.counter_rng import absorb as _absorb
 from lava_eprop.engine.counter_rng import stream_key as _stream_key
+from lava_eprop.engine.fused import CFG_T_EPOCH as _CFG_T_EPOCH
 from lava_eprop.engine.fused import step as _spiking_step
 
 
@@ -76,7 +98,7 @@ def step(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0, a
     a_out = _spiking_step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff,
                           rand, config, x_params, y_params, rules, products, factors, counters,
                           pre, post, xh, yh, thresholds)
-    if ts % config[1] == 0:
+    if ts % config[_CFG_T_EPOCH] == 0:
         update(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts, seeds)
     return a_out
 
@@ -89,7 +111,7 @@ def step_parallel(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, 
     a_out = _spiking_step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff,
                           rand, config, x_params, y_params, rules, products, factors, counters,
                           pre, post, xh, yh, thresholds)
-    if ts % config[1] == 0:
+    if ts % config[_CFG_T_EPOCH] == 0:
         update_parallel(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts,
                         seeds)
     return a_out
@@ -119,8 +141,11 @@ _TARGET_ARRAY = {TARGETS[WEIGHTS]: "w", TARGETS[TAG_1]: "t1", TARGETS[TAG_2]: "t
 #: Factor variable code of w, d, t -> target code.
 _FACTOR_TARGET = {VARS["w"]: TARGETS[WEIGHTS], VARS["d"]: TARGETS[TAG_2],
                   VARS["t"]: TARGETS[TAG_1]}
-_PRE_TRACES = (VARS["x1"], VARS["x2"])
-_POST_TRACES = (VARS["y1"], VARS["y2"], VARS["y3"])
+#: Factor variable codes of the traces, in trace axis order.
+_PRE_TRACES = tuple(VARS[name] for name in PRE_TRACES)
+_POST_TRACES = tuple(VARS[name] for name in POST_TRACES)
+#: Target code -> the entry of the counter array counting its events.
+_TARGET_COUNTER = {code: COUNTERS.index(name) for name, code in TARGETS.items()}
 
 #: Models of the learning engine's rounding: ``lava`` is Lava 0.10's
 #: ``LearningDense`` (floor of every product shift, one random number per step
@@ -141,8 +166,10 @@ def _wrap32(expr: str) -> str:
     return f"np.int64(np.int32({expr}))"
 
 
-def _factor(var: int, const: int, is_sgn: int, width: int) -> str:
-    """The saturated value of a synapse-side factor (``clip(v + c)`` or ``sgn(v + c)``)."""
+def _factor(factor) -> str:
+    """The saturated value of a synapse-side factor (``clip(v + c)`` or ``sgn(v + c)``)
+    from its row of the factor table."""
+    var, const, is_sgn, width = (int(factor[c]) for c in (F_VAR, F_CONST, F_IS_SGN, F_WIDTH))
     if var in _FACTOR_TARGET:
         raw = f"old{_FACTOR_TARGET[var]}"
     elif var in _PRE_TRACES:  # pre trace at the post neuron's spike step (y0 products)
@@ -172,19 +199,22 @@ def _shift(value: str, right: int, slot) -> str:
 
 def _rule_lines(r: int, rule, products, factors, stochastic: bool = False) -> list[str]:
     """Statements computing ``new{r}`` and ``hit{r}`` for synapse (j, q)."""
-    target, shift, bits, sign, low, high, first, count = (int(v) for v in rule)
-    rights = [int(products[p][3]) for p in range(first, first + count)]
+    target, shift, bits, sign, low, high, first, count = (int(rule[c]) for c in (
+        R_TARGET, R_ACC_SHIFT, R_ROUND_BITS, R_SIGN, R_LOW, R_HIGH, R_FIRST_PRODUCT,
+        R_N_PRODUCTS))
+    rights = [int(products[p, P_RIGHT_SHIFT]) for p in range(first, first + count)]
     n_words, acc_slot, slots = counter_rng.draw_layout(bits, rights)
     lines = [f"acc = old{target} << {shift}", "hit = False"]
     if stochastic:  # this variable's words of synapse (j, q)
         lines += [f"word{k} = _absorb(key{r}, syn * np.uint64({n_words}) + np.uint64({k}))"
                   for k in range(n_words)]
     for p in range(first, first + count):
-        _, _, left, right, f_first, f_count, may_saturate = (int(v) for v in products[p])
+        left, right, f_first, f_count, may_saturate = (int(products[p, c]) for c in (
+            P_LEFT_SHIFT, P_RIGHT_SHIFT, P_FIRST_FACTOR, P_N_FACTORS, P_MAY_SATURATE))
         slot = slots[p - first] if stochastic else None
         terms = [f"pre[i, {p}, q]", f"post_{p}"]
-        terms += [_factor(*(int(v) for v in factors[f, :4]))
-                  for f in range(f_first, f_first + f_count) if factors[f, 4] == SYNAPSE_SIDE]
+        terms += [_factor(factors[f]) for f in range(f_first, f_first + f_count)
+                  if factors[f, F_SIDE] == SYNAPSE_SIDE]
         lines.append(f"term = {' * '.join(terms)}")
         if may_saturate:  # 32-bit MAC, back to 15 bits, scale 2^(e + 7), 32 then 16 bits
             lines += [f"raw = {_wrap32('term')}",
@@ -213,15 +243,16 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
     stochastic = rounding == "stochastic"
-    used = {int(rule[0]) for rule in rules}
-    synapse_vars = {int(f[0]) for f in factors if f[4] == SYNAPSE_SIDE}
+    targets = [int(rule[R_TARGET]) for rule in rules]
+    used = set(targets)
+    synapse_vars = {int(f[F_VAR]) for f in factors if f[F_SIDE] == SYNAPSE_SIDE}
     used |= {_FACTOR_TARGET[var] for var in synapse_vars & set(_FACTOR_TARGET)}
     reads_ty = bool(synapse_vars & set(_PRE_TRACES))
     start = [f"count{r} = 0" for r in range(len(rules))]
     start += [f"threshold{r} = thresholds[i, {r}]" for r in range(len(rules))]
     if stochastic:  # the keys of this epoch's updates (counter_rng)
         start += [f"key{r} = _stream_key(np.uint64(seeds[i]), np.uint64(ts), "
-                  f"np.uint64({int(rule[0])}))" for r, rule in enumerate(rules)]
+                  f"np.uint64({target}))" for r, target in enumerate(targets)]
     row = [f"post_{p} = post[i, {p}, j]" for p in range(len(products))]
     if reads_ty:
         row.append("ty_j = ty[i, j]")
@@ -231,16 +262,16 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
         synapse.append("syn = np.uint64(j * n_pre + q)")
     for r, rule in enumerate(rules):
         synapse += _rule_lines(r, rule, products, factors, stochastic)
-    synapse += [f"{_TARGET_ARRAY[int(rule[0])]}[i, j, q] = new{r}"
-                for r, rule in enumerate(rules)]
+    synapse += [f"{_TARGET_ARRAY[target]}[i, j, q] = new{r}" for r, target in enumerate(targets)]
     row += ["    " + line for line in synapse]
     serial = start + ["for j in range(n_post):"] + ["    " + line for line in row]
-    serial += [f"counters[{int(rule[0])}] += count{r}" for r, rule in enumerate(rules)]
+    serial += [f"counters[{_TARGET_COUNTER[target]}] += count{r}"
+               for r, target in enumerate(targets)]
     serial += ["tx[i] = 0", "ty[i] = 0", "y0[i] = False"]  # step 12: a new epoch
     parallel = start + row + [f"row_counts[row, {r}] = count{r}" for r in range(len(rules))]
     after = ["for row in range(n * n_post):"]
-    after += [f"    counters[{int(rule[0])}] += row_counts[row, {r}]"
-              for r, rule in enumerate(rules)]
+    after += [f"    counters[{_TARGET_COUNTER[target]}] += row_counts[row, {r}]"
+              for r, target in enumerate(targets)]
     after += ["for i in range(n):", "    tx[i] = 0", "    ty[i] = 0", "    y0[i] = False"]
     serial_text = "".join(f"        {line}\n" for line in serial)
     parallel_text = "".join(f"        {line}\n" for line in parallel) \
