@@ -44,6 +44,7 @@ _PACKAGE = "lava_eprop"
 _ROOT = Path(__file__).resolve().parent
 
 
+@functools.cache
 def _module_path(name: str) -> Path | None:
     """The source file of module ``name`` of this package, or None if it is no module
     (a name imported from a package's ``__init__`` counts as that ``__init__``)."""
@@ -54,8 +55,10 @@ def _module_path(name: str) -> Path | None:
     return None
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """Names of this package's modules whose values the module at ``path`` can use:
+@functools.cache
+def _imported_modules(path: Path) -> frozenset[str]:
+    """Names of this package's modules whose values the module at ``path`` can use
+    (read once per process):
     ``import a.b`` gives ``a.b``; ``from a import b`` gives module ``a.b`` if there
     is one, else ``a`` (its ``__init__`` defines ``b``)."""
     names = set()
@@ -66,8 +69,8 @@ def _imported_modules(path: Path) -> set[str]:
             names |= {f"{node.module}.{alias.name}"
                       if _module_path(f"{node.module}.{alias.name}") else node.module
                       for alias in node.names}
-    return {name for name in names
-            if name.split(".")[0] == _PACKAGE and _module_path(name) is not None}
+    return frozenset(name for name in names
+                     if name.split(".")[0] == _PACKAGE and _module_path(name) is not None)
 
 
 def kernel_sources(*modules: str) -> list[Path]:

@@ -25,6 +25,7 @@ Losses, with ``mask[b, t]`` the steps that count:
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -63,10 +64,22 @@ def leaky_filter(x: np.ndarray, decay: float, scale: float, axis: int = 1,
 
 
 def single_thread_blas():
-    """Context in which BLAS uses one thread: the per-step products of a time loop
-    are too small to gain from threads, and threads spinning on a loaded machine
-    slow them down several-fold."""
+    """Context in which BLAS uses one thread. OpenBLAS splits a product's sums
+    differently for each thread count, so its last bits, and over a long run the
+    whole trajectory, would depend on the machine's cores (and ``train --seeds``,
+    whose workers get one thread each, would differ from ``--seed``); and the
+    per-step products of a time loop are too small to gain from threads, which
+    spin on a loaded machine and slow them down several-fold."""
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def with_single_thread_blas(function):
+    """``function``, run with one BLAS thread (:func:`single_thread_blas`)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with single_thread_blas():
+            return function(*args, **kwargs)
+    return wrapper
 
 
 def shift_in_time(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

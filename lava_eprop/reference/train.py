@@ -28,6 +28,7 @@ from lava_eprop.reference.network import (
     record_buffers,
     simulate,
     single_thread_blas,
+    with_single_thread_blas,
     softmax,
     task_loss,
     trial_labels,
@@ -69,6 +70,7 @@ class TrainResult:
     saturation: dict | None = None    # fixed-point engine: saturation/wrap events per variable
 
 
+@with_single_thread_blas
 def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch,
              buffers: Buffers | None = None, chunk: int = EVAL_CHUNK,
              spikes: bool = True) -> Evaluation:
@@ -263,6 +265,7 @@ def show_progress(bar, loss: float, result: TrainResult, kind: str) -> None:
     bar.set_postfix({"loss": f"{loss:.4g}", name: f"{held_out:.3g}"}, refresh=False)
 
 
+@with_single_thread_blas
 def train_float(cfg: Config, task: Task, progress: bool = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
@@ -273,7 +276,8 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
     Every ``checkpoint_every`` iterations ``checkpoint`` receives the run's
     :class:`~lava_eprop.checkpoint.TrainState`; passing such a state as
     ``resume`` continues the run exactly where it was taken. ``initial``
-    weights replace the seed's random ones (:mod:`lava_eprop.initial`).
+    weights replace the seed's random ones (:mod:`lava_eprop.initial`). BLAS
+    runs on one thread, so the result does not depend on the machine's cores.
     """
     if initial is not None and resume is not None:
         raise UserError(INIT_WITH_RESUME)
