@@ -49,7 +49,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -231,6 +232,7 @@ class IntArithmetic:
         return (x << PROB_FRAC) // x.sum(axis=-1, keepdims=True)
 
 
+@dataclass(frozen=True)
 class FloatArithmetic:
     """The same operations in float64, exact: decays multiply by ``(4096 - d) / 4096``,
     shifts multiply or divide by powers of two, registers neither wrap nor
@@ -240,20 +242,9 @@ class FloatArithmetic:
     third factors are sent rounded to the nearest integer and clipped to 7
     bits."""
 
-    dtype = float
-
-    def __init__(self, chip: bool = False, ports: bool = False) -> None:
-        self.chip, self.ports = chip, ports
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, FloatArithmetic) and (self.chip, self.ports) == (
-            other.chip, other.ports)
-
-    def __hash__(self) -> int:
-        return hash((self.chip, self.ports))
-
-    def __repr__(self) -> str:
-        return f"FloatArithmetic(chip={self.chip}, ports={self.ports})"
+    chip: bool = False
+    ports: bool = False
+    dtype: ClassVar[type] = float
 
     def decay(self, x, d):
         out = np.asarray(x, float) * (4096.0 - np.asarray(d, float)) / 4096.0

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 
 from lava_eprop import kernel_cache
-from lava_eprop.engine import neurons
 from lava_eprop.engine.fused import AVAILABLE
 from lava_eprop.engine.neurons import (
     CONSTANTS,
@@ -216,4 +215,3 @@ if AVAILABLE:
     rec_step = _module.rec_step
     readout_error_step = _module.readout_error_step
 
-__all__ = ["N_COUNTERS", "error_table", "kernel_source", "rec_table", "neurons"]
