@@ -17,9 +17,10 @@ module, a hash of
 * the versions of numba and NumPy.
 
 Modules with ``cache=True`` functions import this module before defining
-them. The generated modules (:mod:`~lava_eprop.engine.rule_codegen`,
-:mod:`~lava_eprop.engine.network_codegen`) live outside the package, in the
-kernel cache directory: they write the fingerprint of the modules they call
+them. The generated modules (:func:`load_generated`; their sources come from
+:mod:`~lava_eprop.engine.rule_codegen`, :mod:`~lava_eprop.engine.neurons_fused`,
+:mod:`~lava_eprop.engine.network_codegen` and :mod:`~lava_eprop.reference.compiled`)
+live outside the package, in the kernel cache directory: they write the fingerprint of the modules they call
 into their source, whose hash names their file. So an edit of any of those
 sources compiles fresh code on the next run, and an unchanged tree loads what
 an earlier run compiled.
@@ -29,7 +30,9 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -111,6 +114,29 @@ def cache_directory() -> Path:
         return directory
     except OSError:
         return Path(tempfile.mkdtemp(prefix="lava-eprop-kernels-"))
+
+
+_generated: dict = {}
+
+
+def load_generated(prefix: str, source: str):
+    """The module of generated ``source``, named ``<prefix>_<hash of source>``: written
+    once to the kernel cache directory and imported from there (numba's ``cache=True``
+    then keeps its compiled code across processes), once per process."""
+    name = f"{prefix}_" + hashlib.sha256(source.encode()).hexdigest()[:20]
+    if name not in _generated:
+        path = cache_directory() / f"{name}.py"
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(source)
+            os.replace(tmp, path)  # atomic: concurrent processes see the whole file
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # numba's cache finds the module by name
+        spec.loader.exec_module(module)
+        _generated[name] = module
+    return _generated[name]
 
 
 if numba is not None:

@@ -24,6 +24,7 @@ pytest.importorskip("numba")
 
 from lava_eprop import kernel_cache  # noqa: E402
 from lava_eprop.engine import network_codegen, neurons_fused, rule_codegen  # noqa: E402
+from lava_eprop.reference import compiled, neurons  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lava_eprop"
@@ -88,7 +89,8 @@ def test_kernel_sources_include_what_the_kernels_import():
 @pytest.mark.parametrize("module", ["lava_eprop.engine.fused", "lava_eprop.reference.compiled"])
 def test_every_cached_function_is_kept_under_its_modules_fingerprint(module):
     functions = [f for f in vars(importlib.import_module(module)).values()
-                 if hasattr(f, "stats")]  # numba dispatchers, all cache=True
+                 if hasattr(f, "stats")  # numba dispatchers, all cache=True
+                 and PACKAGE in Path(f.py_func.__code__.co_filename).parents]  # not generated
     assert functions
     for function in functions:
         path = Path(function.stats.cache_path)
@@ -108,3 +110,8 @@ def test_generated_sources_name_the_fingerprint_of_what_they_call():
     assert kernel_cache.fingerprint("lava_eprop.engine.neurons") in neurons_fused.kernel_source()
     for kernel in (neurons_fused.rec_step, neurons_fused.readout_error_step):
         assert Path(kernel.py_func.__code__.co_filename).parent == kernel_cache.cache_directory()
+    # the float reference's neuron kernel is generated from its equations
+    assert all(f"            {line}\n" in compiled.rec_kernel_source()
+               for line in neurons.REC_STEP.strip().splitlines())
+    assert Path(compiled.rec_step_into.py_func.__code__.co_filename).parent \
+        == kernel_cache.cache_directory()

@@ -29,14 +29,13 @@ generated module imports them, and names the
 connection modules (named by their own source's hash): numba's cache checks
 only the generated file, so a changed kernel or constant gives a new file.
 Source files live in the kernel cache directory
-(:func:`rule_codegen.load_generated`).
+(:func:`kernel_cache.load_generated`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from lava_eprop import kernel_cache
-from lava_eprop.engine import rule_codegen
 from lava_eprop.engine.neurons import RecOut, RecState
 
 #: Arguments of a connection's compiled step after the 9 state arrays and the
@@ -181,5 +180,5 @@ def network_run(steps: Sequence[Callable], n_static: int, per_instance: bool = F
     (:func:`run_source`) the counter arrays have a leading instance axis;
     ``parallel_updates`` as in :func:`run_source`."""
     modules = [step.py_func.__module__ for step in steps]
-    return rule_codegen.load_generated(
+    return kernel_cache.load_generated(
         "network_run", run_source(modules, n_static, per_instance, parallel_updates)).run

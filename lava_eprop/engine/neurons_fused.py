@@ -209,9 +209,7 @@ def error_table(p: ErrorParams) -> np.ndarray:
 
 
 if AVAILABLE:
-    from lava_eprop.engine.rule_codegen import load_generated
-
-    _module = load_generated("neuron_kernels", kernel_source())
+    _module = kernel_cache.load_generated("neuron_kernels", kernel_source())
     rec_step = _module.rec_step
     readout_error_step = _module.readout_error_step
 

@@ -38,12 +38,6 @@ any of them gives a new file.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
-
 import numpy as np
 
 from lava_eprop import kernel_cache
@@ -153,7 +147,6 @@ _TARGET_COUNTER = {code: COUNTERS.index(name) for name, code in TARGETS.items()}
 #: :mod:`~lava_eprop.engine.rule_eval`.
 ROUNDINGS = ("lava", "stochastic")
 
-_modules: dict = {}
 #: What the generated code calls, keyed: a changed kernel or constant gives a new file.
 _FUSED_HASH = kernel_cache.fingerprint("lava_eprop.engine.fused", "lava_eprop.engine.counter_rng")
 
@@ -287,24 +280,4 @@ def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarr
     learning steps, the synapse update, in one call (arguments: ``fused.step``'s with
     ``tag_1``, ``tag_2`` after the weights); with a rounding other than ``lava`` it
     also has ``seed``."""
-    return load_generated("connection_step", update_source(rules, products, factors, rounding))
-
-
-def load_generated(prefix: str, source: str):
-    """The module of generated ``source``, named ``<prefix>_<hash of source>``: written
-    once to the kernel cache directory and imported from there (numba's ``cache=True``
-    then keeps its compiled code across processes), once per process."""
-    name = f"{prefix}_" + hashlib.sha256(source.encode()).hexdigest()[:20]
-    if name not in _modules:
-        path = kernel_cache.cache_directory() / f"{name}.py"
-        if not path.exists():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(source)
-            os.replace(tmp, path)  # atomic: concurrent processes see the whole file
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # numba's cache finds the module by name
-        spec.loader.exec_module(module)
-        _modules[name] = module
-    return _modules[name]
+    return kernel_cache.load_generated("connection_step", update_source(rules, products, factors, rounding))
