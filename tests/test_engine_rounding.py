@@ -179,3 +179,30 @@ def test_cli_trains_with_the_stochastic_model_on_both_engines_identically(tmp_pa
     assert res.returncode == 0, res.stderr
     res = cli("show-rule", cfg)
     assert res.returncode == 0 and "fixed_point.rounding = stochastic" in res.stdout
+
+
+def test_compiled_stochastic_update_reads_a_second_word_as_the_numpy_path():
+    """Four products ``t * d * w`` (widths 9 + 9 + 9 + 4 - 15: right shift 16) and
+    the 7 rounding bits need 71 bits, two words per synapse
+    (``draw_layout(7, [16] * 4)``); small ``t, d, w`` keep each shifted product
+    within a few units of 0, so its random rounding decides it. The compiled
+    update, which carries each word's
+    counter from synapse to synapse, gives the weights and counters of the NumPy
+    path, which computes every word from its synapse index."""
+    rule = ("u0 * t * d * w + 2^-1 * u0 * t * d * w + 2^-2 * u0 * t * d * w"
+            " + 2^1 * u0 * t * d * w")
+    rng = np.random.default_rng(3)
+    shape = (2, N_POST, N_PRE)
+    initial = {"weights": rng.integers(-40, 40, shape), "tag_1": rng.integers(-40, 40, shape),
+               "tag_2": rng.integers(0, 40, shape)}
+    engines = [LearningDenseEngine(**initial, n_instances=2, rng_seeds=[5, 6], fused=fused,
+                                   learning_rule=Loihi2FLearningRule(dw=rule, rng_seed=5),
+                                   rounding="stochastic") for fused in (True, False)]
+    for _ in range(4):
+        for engine in engines:
+            engine.step(np.zeros((2, N_PRE), int))
+    compiled, numpy_path = engines
+    assert compiled.fused and not numpy_path.fused
+    assert not np.array_equal(compiled.weights, np.asarray(initial["weights"]))
+    assert np.array_equal(compiled.weights, numpy_path.weights)
+    assert compiled.counters == numpy_path.counters
