@@ -19,8 +19,9 @@ module, a hash of
 Modules with ``cache=True`` functions import this module before defining
 them. The generated modules (:func:`load_generated`; their sources come from
 :mod:`~lava_eprop.engine.rule_codegen`, :mod:`~lava_eprop.engine.neurons_fused`,
-:mod:`~lava_eprop.engine.network_codegen` and :mod:`~lava_eprop.reference.compiled`)
-live outside the package, in the kernel cache directory: they write the fingerprint of the modules they call
+:mod:`~lava_eprop.engine.network_codegen` and
+:mod:`~lava_eprop.reference.compiled`) live outside the package, in the
+kernel cache directory: they write the fingerprint of the modules they call
 into their source, whose hash names their file. So an edit of any of those
 sources compiles fresh code on the next run, and an unchanged tree loads what
 an earlier run compiled.

@@ -215,8 +215,7 @@ def _rule_lines(r: int, rule, products, factors, stochastic: bool = False) -> li
     target, shift, bits, sign, low, high, first, count = (int(rule[c]) for c in (
         R_TARGET, R_ACC_SHIFT, R_ROUND_BITS, R_SIGN, R_LOW, R_HIGH, R_FIRST_PRODUCT,
         R_N_PRODUCTS))
-    rights = [int(products[p, P_RIGHT_SHIFT]) for p in range(first, first + count)]
-    n_words, acc_slot, slots = counter_rng.draw_layout(bits, rights)
+    n_words, acc_slot, slots = _layout(rule, products)
     lines = [f"acc = old{target} << {shift}", "hit = False"]
     if stochastic:  # this variable's words of synapse (j, q): absorb(key, syn n_words + k)
         lines += [f"word{k} = _mix64(key{r} + {_golden_counter(n_words, k)})"
@@ -250,11 +249,12 @@ def _rule_lines(r: int, rule, products, factors, stochastic: bool = False) -> li
     return lines
 
 
-def _n_words(rule, products) -> int:
-    """Words per synapse of a rule's update (:func:`counter_rng.draw_layout`)."""
+def _layout(rule, products) -> tuple[int, tuple, tuple]:
+    """Where a rule's update finds its random bits in the synapse's words
+    (:func:`counter_rng.draw_layout` of its rounding bits and product shifts)."""
     first, count = int(rule[R_FIRST_PRODUCT]), int(rule[R_N_PRODUCTS])
     rights = [int(products[p, P_RIGHT_SHIFT]) for p in range(first, first + count)]
-    return counter_rng.draw_layout(int(rule[R_ROUND_BITS]), rights)[0]
+    return counter_rng.draw_layout(int(rule[R_ROUND_BITS]), rights)
 
 
 def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
@@ -276,7 +276,7 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
     row = [f"post_{p} = post[i, {p}, j]" for p in range(len(products))]
     if reads_ty:
         row.append("ty_j = ty[i, j]")
-    word_counts = sorted({_n_words(rule, products) for rule in rules}) if stochastic else []
+    word_counts = sorted({_layout(rule, products)[0] for rule in rules}) if stochastic else []
     row += [f"golden{n_words} = np.uint64(j * n_pre * {n_words} + 1) * np.uint64("
             f"{int(counter_rng.GOLDEN)})" for n_words in word_counts]  # at q = 0
     row.append("for q in range(n_pre):")
@@ -310,4 +310,5 @@ def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarr
     learning steps, the synapse update, in one call (arguments: ``fused.step``'s with
     ``tag_1``, ``tag_2`` after the weights); with a rounding other than ``lava`` it
     also has ``seed``."""
-    return kernel_cache.load_generated("connection_step", update_source(rules, products, factors, rounding))
+    return kernel_cache.load_generated("connection_step",
+                                       update_source(rules, products, factors, rounding))
