@@ -44,7 +44,7 @@ fi
 cd "$ROOT"
 echo "core suite without Lava on Python $PYVER ($VENV)" >&2
 status=0
-LAVA_EPROP_CORE_TESTS=1 "$VENV/bin/python" -m pytest -ra --durations=5 -m "not slow" "$@" || status=$?
+LAVA_EPROP_CORE_TESTS=1 "$VENV/bin/python" -m pytest -ra --durations=5 -n auto --dist loadfile -m "not slow" "$@" || status=$?
 if [ "$status" -eq 5 ]; then        # the selection held only tests that need Lava
     echo "note: no core tests in this selection" >&2
     status=0

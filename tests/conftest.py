@@ -7,7 +7,9 @@ or imports a test-support module of this directory that does (such as
 ``lava_helpers``), and single tests marked so. They always run,
 unless ``LAVA_EPROP_CORE_TESTS=1`` (``scripts/test``'s second run, on a Python
 without Lava) asks for the core suite: then such modules are not collected and
-marked tests are deselected, both counted in the report header and summary.
+marked tests are deselected; the summary names the modules left out (with
+pytest-xdist, as ``scripts/test`` runs it, the deselected tests are not
+counted: the workers deselect them).
 """
 from __future__ import annotations
 
@@ -60,10 +62,15 @@ def pytest_report_header(config):
     return None
 
 
-def pytest_terminal_summary(terminalreporter):
-    if _not_collected:
-        terminalreporter.write_line(f"core suite: {len(_not_collected)} modules that need Lava "
-                                    f"not collected: {' '.join(sorted(_not_collected))}")
+def pytest_terminal_summary(terminalreporter, config):
+    names = _not_collected
+    if CORE_ONLY and not names and config.pluginmanager.hasplugin("dsession"):
+        # pytest-xdist: the workers collected; these are this directory's modules
+        names = [path.name for path in Path(__file__).parent.glob("test_*.py")
+                 if needs_lava(path)]
+    if names:
+        terminalreporter.write_line(f"core suite: {len(names)} modules that need Lava "
+                                    f"not collected: {' '.join(sorted(names))}")
 
 
 @pytest.fixture
