@@ -226,10 +226,28 @@ def summarise(instances: list, metrics: list, sweep: tuple | None) -> dict:
 
 
 # ------------------------------------------------------------------ running
-def _init_worker(threads: int, engine: str) -> None:
+#: Where a run in this process counts its iterations (``_tick``): the pool's shared
+#: counter in a worker, the parent bar's ``update`` in a run without workers, None
+#: otherwise.
+_COUNTER = None
+
+
+def _tick(n: int) -> None:
+    """Count ``n`` more iterations done (the parent's bar shows the sum)."""
+    if callable(_COUNTER):
+        _COUNTER(n)
+    elif _COUNTER is not None:
+        with _COUNTER.get_lock():
+            _COUNTER.value += n
+
+
+def _init_worker(threads: int, engine: str, counter=None) -> None:
     """Pool initialiser: this worker's numba, OpenMP and BLAS use ``threads`` threads;
     for ``engine`` lava, its processes fork, as Lava's runtime requires (it sets the
-    start method 'fork', :mod:`lava_eprop.lava_runtime`) and a single run does."""
+    start method 'fork', :mod:`lava_eprop.lava_runtime`) and a single run does.
+    ``counter``: the shared count of iterations done, which :func:`_tick` adds to."""
+    global _COUNTER
+    _COUNTER = counter
     if engine == "lava":
         import multiprocessing
         multiprocessing.set_start_method("fork", force=True)
@@ -249,7 +267,8 @@ def _run_instance(job: dict) -> tuple:
     from lava_eprop.runs import run_training
 
     cfg = from_dict(job["config"], source=job["source"], base_dir=job["base_dir"])
-    run = run_training(cfg, job["engine"], job["out_dir"], progress=False,
+    run = run_training(cfg, job["engine"], job["out_dir"],
+                       progress=_tick if _COUNTER is not None else False,
                        checkpoint_every=job["checkpoint_every"], resume_dir=job["resume_dir"],
                        overflow=job["overflow"], init=job["init"], force=job["force"],
                        chip=job["chip"])
@@ -302,36 +321,48 @@ def _named(inst: Instance, exc: BaseException) -> BaseException:
     return exc
 
 
-def _run_all(jobs: list, workers: int, engine: str, on_done) -> None:
+def _run_all(jobs: list, workers: int, engine: str, on_done, bar) -> None:
     """Run ``jobs`` (``(index, job)``) with ``workers`` processes (in this process
-    when 1), calling ``on_done(index, value)`` as each finishes. After a failure no
-    further run starts and those running finish; then the failure of the first
-    instance that failed (by index) is raised as a :class:`_Failed`."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    when 1), calling ``on_done(index, value)`` as each finishes; ``bar`` (tqdm)
+    counts the iterations the runs have done. After a failure no further run
+    starts and those running finish; then the failure of the first instance
+    that failed (by index) is raised as a :class:`_Failed`."""
+    global _COUNTER
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
     if workers == 1:
-        for k, job in jobs:
-            try:
-                value = _run_instance(job)
-            except Exception as exc:
-                raise _Failed(k, exc) from exc
-            on_done(k, value)
+        _COUNTER = bar.update
+        try:
+            for k, job in jobs:
+                try:
+                    value = _run_instance(job)
+                except Exception as exc:
+                    raise _Failed(k, exc) from exc
+                on_done(k, value)
+        finally:
+            _COUNTER = None
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
+    context = get_context("spawn")
+    counter, start = context.Value("q", 0), bar.n
     failures = []
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads, engine)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(threads, engine, counter)) as pool:
         futures = {pool.submit(_run_instance, job): k for k, job in jobs}
-        for future in as_completed(futures):
-            if future.cancelled():
-                continue
-            if future.exception() is None:
-                on_done(futures[future], future.result())
-                continue
-            failures.append(_Failed(futures[future], future.exception()))
-            for other in futures:
-                other.cancel()
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            bar.update(start + counter.value - bar.n)
+            for future in finished:
+                if future.cancelled():
+                    continue
+                if future.exception() is None:
+                    on_done(futures[future], future.result())
+                    continue
+                failures.append(_Failed(futures[future], future.exception()))
+                for other in futures:
+                    other.cancel()
     if failures:
         raise min(failures, key=lambda f: f.index)
 
@@ -410,9 +441,10 @@ def train_instances(base: Config, engine: str, seeds, sweep: tuple | None = None
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "summary.json").unlink(missing_ok=True)
         write_json(out_dir / PLAN_NAME, plan)
-    bar = tqdm(total=len(instances), initial=len(done), unit="run", leave=False,
-               desc=f"train {cfgs[0].task.name} ({engine}, {workers} at once)",
-               disable=None if progress else True)
+    bar = tqdm(total=sum(c.training.iterations for c in cfgs),
+               initial=sum(cfgs[k].training.iterations for k in done), unit="it", leave=False,
+               desc=f"train {cfgs[0].task.name} ({engine}, {len(instances)} runs, "
+                    f"{workers} at once)", disable=None if progress else True)
 
     def on_done(k, value):
         metrics, weights, trained = value
@@ -421,10 +453,9 @@ def train_instances(base: Config, engine: str, seeds, sweep: tuple | None = None
         name, score = (("held_nmse", metrics["final_nmse"]) if "final_nmse" in metrics
                        else ("held_acc", metrics["final_accuracy"]))
         bar.set_postfix({"last": instances[k].name, name: f"{score:.3g}"}, refresh=False)
-        bar.update()
 
     try:
-        _run_all(todo, workers, engine, on_done)
+        _run_all(todo, workers, engine, on_done, bar)
     except _Failed as failed:
         raise _named(instances[failed.index], failed.exc) from failed.exc
     finally:

@@ -130,7 +130,7 @@ class TrainingRun:
         return out
 
 
-def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress: bool = True,
+def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress=True,
                  checkpoint_every: int | None = None, resume_dir: Path | None = None,
                  overflow: str = "count", init: str | Path | None = None,
                  force: bool = False, chip: bool = False) -> TrainingRun:
@@ -150,7 +150,9 @@ def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress
     is written. ``chip`` trains in the chip's regime
     (:func:`lava_eprop.engine.train.chip_regime`). A run whose memory estimate
     (:func:`lava_eprop.resources.training_estimate`, from the config alone) does
-    not fit is refused before the task is built.
+    not fit is refused before the task is built. ``progress``: a progress bar on a
+    terminal (True), none (False), or a callable given the iterations done
+    (:func:`lava_eprop.reference.train.iteration_bar`).
     """
     if engine not in ENGINES:
         raise UserError(f"engine {engine!r} is not allowed (allowed: {', '.join(ENGINES)})")

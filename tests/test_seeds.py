@@ -195,3 +195,39 @@ def test_a_seed_on_the_lava_graph_gives_exactly_its_single_run(tmp_path):
         res = cli("train", "pattern-generation", *small, *args)
         assert res.returncode == 0, res.stderr
     assert_same_run(tmp_path / "single", tmp_path / "multi" / "seed-1")
+
+
+class _Bar:
+    """A stand-in for tqdm's bar in the parent process: what it counted."""
+
+    def __init__(self, *args, total=None, initial=0, **kwargs):
+        self.total, self.initial, self.n, self.updates = total, initial, initial, []
+
+    def update(self, n=1):
+        self.n += n
+        self.updates.append(n)
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_progress_bar_counts_every_runs_iterations(jobs, monkeypatch, tmp_path):
+    """The bar of ``train --seeds`` advances by iteration, not by finished run: two
+    runs of 4 iterations count 8, in a pool of two workers as in one process,
+    and a resumed multi-run starts from what its finished runs did."""
+    import lava_eprop.reference.train  # noqa: F401  (binds the real tqdm for the runs' bars)
+    bars = []
+    monkeypatch.setattr("tqdm.tqdm", lambda *a, **k: bars.append(_Bar(*a, **k)) or bars[-1])
+    kwargs = dict(seeds="0,1", iterations=4, settings=SMALL_SETTINGS, jobs=jobs)
+    lava_eprop.train_seeds("pattern-generation", "float", tmp_path / "m", **kwargs)
+    assert (bars[0].total, bars[0].initial, bars[0].n) == (8, 0, 8)
+    assert min(bars[0].updates) >= 0
+    (tmp_path / "m" / "summary.json").unlink()
+    for name in ("metrics.json", "network.npz"):            # seed 1 did not finish
+        (tmp_path / "m" / "seed-1" / name).unlink()
+    lava_eprop.train_seeds("pattern-generation", "float", tmp_path / "m", resume=True, **kwargs)
+    assert (bars[1].total, bars[1].initial, bars[1].n) == (8, 4, 8)

@@ -38,7 +38,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-from tqdm import tqdm
 
 from compilers import compile_plan
 from lava_eprop import config
@@ -54,6 +53,7 @@ from lava_eprop.reference.train import (
     Evaluation,
     TrainResult,
     check_evaluation,
+    iteration_bar,
     lr_factor,
     score,
     show_progress,
@@ -279,7 +279,7 @@ def resumed_integer_weights(resume: TrainState, weights: dict, feedback: np.ndar
     return {name: np.asarray(a, np.int64) for name, a in got.items()}
 
 
-def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
+def train_fixed(cfg, task, engine: str = "fixed", progress: bool | Callable = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
                 resume: TrainState | None = None, overflow: str = "count",
@@ -355,9 +355,7 @@ def train_fixed(cfg, task, engine: str = "fixed", progress: bool = True,
     run = _run_fixed if engine == "fixed" else _run_lava
     start = time.perf_counter() - result.seconds
     trial = first * t.batch_size
-    bar = tqdm(range(first, t.iterations), desc=f"train {task.name} ({engine})", unit="it",
-               initial=first, total=t.iterations, disable=None if progress else True,
-               leave=False)
+    bar = iteration_bar(progress, first, t.iterations, f"train {task.name} ({engine})")
     for it in bar:
         loss = 0.0
         for _ in range(t.batch_size):

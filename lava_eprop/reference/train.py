@@ -255,6 +255,34 @@ def check_evaluation(ev: Evaluation, when: str) -> Evaluation:
     return ev
 
 
+class _Counted:
+    """An iteration bar that also calls ``tick(1)`` after each iteration's body."""
+
+    def __init__(self, bar, tick: Callable[[int], None]):
+        self.bar, self.tick = bar, tick
+
+    def __iter__(self):
+        for it in self.bar:
+            yield it
+            self.tick(1)
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        self.bar.set_postfix(*args, **kwargs)
+
+
+def iteration_bar(progress, first: int, total: int, desc: str):
+    """The training loop over iterations ``first .. total - 1``: a tqdm bar (shown on a
+    terminal) when ``progress`` is True, hidden when False. A callable ``progress``
+    hides it and is called with ``first`` at once and with 1 after each iteration
+    (``train --seeds``' workers count their iterations into one bar)."""
+    bar = tqdm(range(first, total), desc=desc, unit="it", initial=first, total=total,
+               disable=None if progress is True else True, leave=False)
+    if not callable(progress):
+        return bar
+    progress(first)
+    return _Counted(bar, progress)
+
+
 def show_progress(bar, loss: float, result: TrainResult, kind: str) -> None:
     """The progress bar's postfix: the latest training loss and the latest held-out
     score (``nmse`` or ``acc``; before the first evaluation during training, the
@@ -266,7 +294,7 @@ def show_progress(bar, loss: float, result: TrainResult, kind: str) -> None:
 
 
 @with_single_thread_blas
-def train_float(cfg: Config, task: Task, progress: bool = True,
+def train_float(cfg: Config, task: Task, progress: bool | Callable = True,
                 checkpoint: Callable[[TrainState], None] | None = None,
                 checkpoint_every: int | None = None,
                 resume: TrainState | None = None,
@@ -308,9 +336,7 @@ def train_float(cfg: Config, task: Task, progress: bool = True,
         result.loss_curve, result.eval_curve = list(resume.loss_curve), list(resume.eval_curve)
         result.steps_simulated, result.seconds = resume.steps_simulated, resume.seconds
     start = time.perf_counter() - result.seconds
-    bar = tqdm(range(first, t.iterations), desc=f"train {task.name} ({t.method})", unit="it",
-               initial=first, total=t.iterations, disable=None if progress else True,
-               leave=False)
+    bar = iteration_bar(progress, first, t.iterations, f"train {task.name} ({t.method})")
     latest = None  # the last held-out evaluation; the loop's last iteration makes one
     for it in bar:
         batch = task.sample(t.batch_size, rng)
