@@ -84,15 +84,14 @@ def test_held_out_points_start_at_iteration_0_and_end_at_the_final_evaluation(en
 def test_the_progress_bar_shows_the_latest_loss_and_held_out_score(monkeypatch, engine):
     import tqdm
 
-    import lava_eprop.engine.train as fixed_trainer
-    import lava_eprop.reference.train as float_trainer
+    import lava_eprop.reference.train as trainer  # both engines' bars: its iteration_bar
 
     screen = io.StringIO()
 
     def visible(*args, **kwargs):        # a terminal that shows every update
         kwargs.update(file=screen, disable=False, mininterval=0, miniters=1)
         return tqdm.tqdm(*args, **kwargs)
-    monkeypatch.setattr(fixed_trainer if engine == "fixed" else float_trainer, "tqdm", visible)
+    monkeypatch.setattr(trainer, "tqdm", visible)
     run = lava_eprop.train("pattern-generation", engine, iterations=3,
                            settings=[*SMALL, "training.eval_every=2"])
     frames = screen.getvalue().split("\r")
