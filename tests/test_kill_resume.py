@@ -14,10 +14,12 @@ run.
 import json
 import os
 import signal
+import threading
 import time
 
 import numpy as np
 import pytest
+from tqdm import tqdm
 from support import CHECKPOINT_CONFIG, assert_same_run, main_in_process, temporaries
 
 KILLS_PER_ENGINE = 6
@@ -32,6 +34,10 @@ def killed_at(args, delay: float) -> int:
     if pid == 0:                                   # the child: the command, then out
         code = 1
         try:
+            # tqdm's write lock holds a semaphore shared with the parent across the
+            # fork: a child killed while holding it (creating a bar) would block
+            # the parent's next bar for ever; the child takes a lock of its own
+            tqdm.set_lock(threading.RLock())
             code, _ = main_in_process(*args)
         finally:
             os._exit(code)
