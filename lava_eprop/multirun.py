@@ -18,6 +18,7 @@ single run.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -226,28 +227,25 @@ def summarise(instances: list, metrics: list, sweep: tuple | None) -> dict:
 
 
 # ------------------------------------------------------------------ running
-#: Where a run in this process counts its iterations (``_tick``): the pool's shared
-#: counter in a worker, the parent bar's ``update`` in a run without workers, None
-#: otherwise.
-_COUNTER = None
+#: How a run in this process counts its iterations (``progress`` of
+#: :func:`~lava_eprop.runs.run_training`): adding to the pool's shared counter in a
+#: worker, the parent bar's ``update`` in a run without workers, None otherwise.
+_PROGRESS = None
 
 
-def _tick(n: int) -> None:
-    """Count ``n`` more iterations done (the parent's bar shows the sum)."""
-    if callable(_COUNTER):
-        _COUNTER(n)
-    elif _COUNTER is not None:
-        with _COUNTER.get_lock():
-            _COUNTER.value += n
+def _add_to(counter, n: int) -> None:
+    """Add ``n`` iterations done to the pool's shared ``counter``."""
+    with counter.get_lock():
+        counter.value += n
 
 
 def _init_worker(threads: int, engine: str, counter=None) -> None:
     """Pool initialiser: this worker's numba, OpenMP and BLAS use ``threads`` threads;
     for ``engine`` lava, its processes fork, as Lava's runtime requires (it sets the
     start method 'fork', :mod:`lava_eprop.lava_runtime`) and a single run does.
-    ``counter``: the shared count of iterations done, which :func:`_tick` adds to."""
-    global _COUNTER
-    _COUNTER = counter
+    ``counter``: the shared count of iterations done, which this worker's runs add to."""
+    global _PROGRESS
+    _PROGRESS = functools.partial(_add_to, counter)
     if engine == "lava":
         import multiprocessing
         multiprocessing.set_start_method("fork", force=True)
@@ -268,7 +266,7 @@ def _run_instance(job: dict) -> tuple:
 
     cfg = from_dict(job["config"], source=job["source"], base_dir=job["base_dir"])
     run = run_training(cfg, job["engine"], job["out_dir"],
-                       progress=_tick if _COUNTER is not None else False,
+                       progress=_PROGRESS or False,
                        checkpoint_every=job["checkpoint_every"], resume_dir=job["resume_dir"],
                        overflow=job["overflow"], init=job["init"], force=job["force"],
                        chip=job["chip"])
@@ -327,12 +325,12 @@ def _run_all(jobs: list, workers: int, engine: str, on_done, bar) -> None:
     counts the iterations the runs have done. After a failure no further run
     starts and those running finish; then the failure of the first instance
     that failed (by index) is raised as a :class:`_Failed`."""
-    global _COUNTER
+    global _PROGRESS
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
     if workers == 1:
-        _COUNTER = bar.update
+        _PROGRESS = bar.update
         try:
             for k, job in jobs:
                 try:
@@ -341,7 +339,7 @@ def _run_all(jobs: list, workers: int, engine: str, on_done, bar) -> None:
                     raise _Failed(k, exc) from exc
                 on_done(k, value)
         finally:
-            _COUNTER = None
+            _PROGRESS = None
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = get_context("spawn")
