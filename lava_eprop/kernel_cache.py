@@ -140,6 +140,24 @@ def load_generated(prefix: str, source: str):
     return _generated[name]
 
 
+def interpreted(name: str, source: str, filename: str = "<generated>"):
+    """A module of ``source``, registered as ``name``, whose numba functions run
+    as plain Python: numba's ``DISABLE_JIT`` is set while it executes, so ``njit``
+    returns each function as written and the functions call one another's Python
+    forms. Once per process and name."""
+    if name not in _generated:
+        module = type(sys)(name)
+        module.__file__ = filename
+        sys.modules[name] = module
+        disabled, numba.config.DISABLE_JIT = numba.config.DISABLE_JIT, True
+        try:
+            exec(compile(source, filename, "exec"), module.__dict__)
+        finally:
+            numba.config.DISABLE_JIT = disabled
+        _generated[name] = module
+    return _generated[name]
+
+
 if numba is not None:
     from numba.core.caching import CacheImpl, _CacheLocator
 

@@ -4,7 +4,7 @@ Lava 0.10.0 (``Loihi2SimCfg(select_tag="fixed_pt")``, i.e.
 ``PyLearningDenseModelBitApproximate``) and :class:`LearningDenseEngine` get
 identical pre spikes, post spikes (bap) and third factors y1..y3; a_out,
 weights, tags t (tag_1) and d (tag_2) and traces x1, x2, y1, y2, y3 must be
-equal at every step, with the compiled kernel and with the NumPy path.
+equal at every step, with the kernels compiled and interpreted.
 The same holds for the stochastic model: this package's second CPU model of
 ``LearningDense`` (:mod:`process_models.learning_dense.models`) against the
 engine with ``rounding="stochastic"``.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,11 +21,14 @@ from dense_scenarios import COMPARED, RULES_FOR_APPLIER, SCENARIOS, dense_proble
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
 from lava.magma.core.learning.random import ConnVarRandom, TraceRandom
+from lava.magma.core.model.py.connection import LearningConnectionModelBitApproximate
+from lava.utils.weightutils import SignMode
 from lava_helpers import run_lava_learning_dense
 
 from lava_eprop.engine import LearningDenseEngine
-from lava_eprop.engine import rule_eval
+from lava_eprop.engine import fused, rule_codegen, rule_eval
 from lava_eprop.engine.randoms import TraceRandomStreams, synaptic_variable_stream
+from lava_eprop.loihi.constants import as_sign_mode
 
 
 def _assert_same_every_step(engine_trace, lava_trace):
@@ -44,7 +48,7 @@ def _compare_with_lava(name, steps, seed=0, rng_seed=11, rounding="lava"):
     lava = run_lava_learning_dense(weights=weights, learning_rule=sc.rule(rng_seed),
                                    s_in=s_in, s_in_bap=bap, y=y,
                                    stochastic=rounding == "stochastic", **kwargs)
-    for fused in (True, False):  # the compiled kernel and the NumPy specification
+    for fused in (True, False):  # the kernels compiled and interpreted
         engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(rng_seed),
                                      fused=fused, rounding=rounding, **kwargs)
         assert engine.fused == fused
@@ -99,60 +103,75 @@ def test_instances_equal_separate_single_instance_runs(rounding):
 
 @pytest.mark.parametrize("seed", [0, 7, 123456])
 def test_random_streams_follow_lavas_generators(seed):
+    """The numbers in use after each of 9000 advances, drawn in chunks of several
+    sizes (one call for many draws equals one call per draw), two instances."""
     lava_x, lava_syn = TraceRandom(seed, seed + 1), ConnVarRandom()
-    ours_x, ours_syn = TraceRandomStreams([seed, seed], [seed + 1, seed + 1]), \
-        synaptic_variable_stream(2)
-    for _ in range(5000):  # crosses the engine's 4096-draw block boundary
-        assert ours_x.decay.value[1, 0] == lava_x.random_trace_decay
-        assert ours_x.impulse.value[1, 0] == lava_x.random_impulse_addition
-        assert ours_syn.value[0, 0] == lava_syn.random_stochastic_round
-        for stream in (lava_x, ours_x, lava_syn, ours_syn):
+    expected = {"decay": [], "impulse": [], "synaptic": []}
+    for _ in range(9000):
+        for stream in (lava_x, lava_syn):
             stream.advance()
+        expected["decay"].append(lava_x.random_trace_decay)
+        expected["impulse"].append(lava_x.random_impulse_addition)
+        expected["synaptic"].append(lava_syn.random_stochastic_round)
+    ours_x = TraceRandomStreams([seed, seed], [seed + 1, seed + 1])
+    streams = {"decay": ours_x.decay, "impulse": ours_x.impulse,
+               "synaptic": synaptic_variable_stream(2)}
+    for name, stream in streams.items():
+        got = np.concatenate([stream.take(k) for k in (1, 4094, 0, 1, 2, 4902)], axis=1)
+        assert got.shape == (2, 9000)
+        np.testing.assert_array_equal(got[1], expected[name], err_msg=name)
+        np.testing.assert_array_equal(got[0], got[1], err_msg=name)
 
 
-class _ApplierArgsOperands:
-    """The engine's operand interface over Lava's applier arguments (one instance)."""
-
-    _SYNAPTIC = {"w": "weights", "d": "tag_2", "t": "tag_1"}
-
-    def __init__(self, args):
-        self.args = args
-
-    def dependency(self, name):
-        return self.args["u"] if name == "u" else self.args[name][None]
-
-    def factor(self, factor, dependency):
-        if factor.var in ("x0", "y0"):
-            raw = self.args[factor.var][None].astype(np.int32)
-        elif factor.var in self._SYNAPTIC:
-            raw = self.args[self._SYNAPTIC[factor.var]][None]
-        else:
-            raw = self.args[f"{factor.var}_{dependency}"][None]
-        return rule_eval.saturate_factor(raw, factor)
+def _lava_epoch_end(rule, state: dict, xh, yh, tx, ty, random: float) -> np.ndarray:
+    """Lava's own ``_apply_learning_rules`` (``LearningConnectionModelBitApproximate``,
+    Lava 0.10.0) on one instance's histories, spike steps and synaptic variables:
+    its applier, accumulator saturation, stochastic rounding and 9-bit saturation.
+    Returns the new weights."""
+    model = LearningConnectionModelBitApproximate.__new__(LearningConnectionModelBitApproximate)
+    model._learning_rule, model.sign_mode, model.time_step = rule, SignMode.MIXED, rule.t_epoch
+    model._shape = state["weights"].shape
+    model.x0, model.y0, model.tx, model.ty = tx > 0, ty > 0, tx, ty
+    for name, values in state.items():
+        setattr(model, name, values.copy())
+    model._learning_rule_appliers = {"weights": LearningRuleApplierBitApprox(rule.dw)}
+    model._conn_var_random = SimpleNamespace(random_stochastic_round=random)
+    model._apply_learning_rules(xh, yh)
+    return model.weights
 
 
 @pytest.mark.parametrize("rule_str", RULES_FOR_APPLIER)
-def test_accumulator_equals_lavas_bit_approximate_applier(rule_str):
+def test_synapse_update_equals_lavas_bit_approximate_applier(rule_str):
+    """The generated synapse update (interpreted) on random histories, spike steps
+    and synaptic variables outside the 7-bit trace and 9-bit factor ranges, so
+    that every factor saturation acts, gives the weights Lava's own epoch-end
+    arithmetic gives on the same values, for several stochastic-rounding numbers."""
     rng = np.random.default_rng(zlib.crc32(rule_str.encode()))
-    n_post, n_pre = 7, 9
-    rule = Loihi3FLearningRule(dw=rule_str)
-    (plan,) = rule_eval.compile_rules(rule)
-    args = {"shape": (n_post, n_pre), "u": 1,
-            "x0": rng.random((1, n_pre)) < 0.5, "y0": rng.random((n_post, 1)) < 0.5}
-    for var in ("weights", "tag_1", "tag_2"):
-        args[var] = rng.integers(-300, 300, (n_post, n_pre))
-    pre_shape, post_shape, full = (1, n_pre), (n_post, 1), (n_post, n_pre)
-    for trace in ("x1", "x2", "y1", "y2", "y3"):
-        pre = trace[0] == "x"
-        args[f"{trace}_u"] = rng.integers(-300, 300, pre_shape if pre else post_shape)
-        args[f"{trace}_x0"] = rng.integers(-300, 300, pre_shape if pre else full)
-        args[f"{trace}_y0"] = rng.integers(-300, 300, full if pre else post_shape)
-    operands = _ApplierArgsOperands(args)
-    for w_before in (args["weights"], np.clip(args["weights"], -256, 255)):
-        args["weights"] = w_before
-        expected = LearningRuleApplierBitApprox(rule.dw).apply(w_before << 7, **args)
-        np.testing.assert_array_equal(
-            rule_eval.accumulate(plan, w_before[None], operands)[0], expected)
+    n_post, n_pre, t_epoch = 7, 9, 5
+    rule = Loihi3FLearningRule(dw=rule_str, t_epoch=t_epoch)
+    plans = rule_eval.compile_rules(rule)
+    rules, products, factors = fused.encode_rules(plans, as_sign_mode(SignMode.MIXED))
+    update = rule_codegen.connection_module(rules, products, factors, interpreted=True).update
+    state = {name: rng.integers(-700, 700, (n_post, n_pre))
+             for name in ("weights", "tag_1", "tag_2")}
+    xh = rng.integers(-300, 300, (t_epoch + 1, 2, n_pre))
+    yh = rng.integers(-300, 300, (t_epoch + 1, 3, n_post))
+    tx, ty = rng.integers(0, t_epoch + 1, n_pre), rng.integers(0, t_epoch + 1, n_post)
+    pre = np.zeros((1, len(products), n_pre), np.int64)
+    post = np.zeros((1, len(products), n_post), np.int64)
+    fused._neuron_parts(pre[0], tx, xh, fused.DEP_X0, factors, products, fused.PRE_SIDE, 1,
+                        t_epoch)
+    fused._neuron_parts(post[0], ty, yh, fused.DEP_Y0, factors, products, fused.POST_SIDE, 1,
+                        t_epoch)
+    for random in (0.0, 0.37, 0.999):
+        w, t1, t2 = (np.array(state[name][None], np.int32)
+                     for name in ("weights", "tag_1", "tag_2"))
+        with np.errstate(over="ignore"):
+            update(w, t1, t2, pre, post, xh[None], yh[None], tx[None].copy(), ty[None].copy(),
+                   np.zeros((1, n_post), bool), np.array([[np.floor(random * 2 ** 7)]], np.int64),
+                   np.zeros(len(fused.COUNTERS), np.int64), t_epoch, np.zeros(1, np.int64))
+        expected = _lava_epoch_end(rule, state, xh, yh, tx, ty, random)
+        np.testing.assert_array_equal(w[0], expected)
 
 
 def test_engine_is_faster_than_lava():

@@ -181,14 +181,15 @@ def test_cli_trains_with_the_stochastic_model_on_both_engines_identically(tmp_pa
     assert res.returncode == 0 and "fixed_point.rounding = stochastic" in res.stdout
 
 
-def test_compiled_stochastic_update_reads_a_second_word_as_the_numpy_path():
+def test_compiled_stochastic_update_reads_a_second_word_as_lavas_model():
     """Four products ``t * d * w`` (widths 9 + 9 + 9 + 4 - 15: right shift 16) and
     the 7 rounding bits need 71 bits, two words per synapse
     (``draw_layout(7, [16] * 4)``); small ``t, d, w`` keep each shifted product
     within a few units of 0, so its random rounding decides it. The compiled
-    update, which carries each word's
-    counter from synapse to synapse, gives the weights and counters of the NumPy
-    path, which computes every word from its synapse index."""
+    update gives the weights and counters of the interpreted one, and instance 0
+    the weights of this package's Lava model of the stochastic rounding, which
+    computes every word from its synapse index (the update carries each word's
+    counter from synapse to synapse)."""
     rule = ("u0 * t * d * w + 2^-1 * u0 * t * d * w + 2^-2 * u0 * t * d * w"
             " + 2^1 * u0 * t * d * w")
     rng = np.random.default_rng(3)
@@ -201,8 +202,13 @@ def test_compiled_stochastic_update_reads_a_second_word_as_the_numpy_path():
     for _ in range(4):
         for engine in engines:
             engine.step(np.zeros((2, N_PRE), int))
-    compiled, numpy_path = engines
-    assert compiled.fused and not numpy_path.fused
+    compiled, interpreted = engines
+    assert compiled.fused and not interpreted.fused
     assert not np.array_equal(compiled.weights, np.asarray(initial["weights"]))
-    assert np.array_equal(compiled.weights, numpy_path.weights)
-    assert compiled.counters == numpy_path.counters
+    assert np.array_equal(compiled.weights, interpreted.weights)
+    assert compiled.counters == interpreted.counters
+    lava = run_lava_learning_dense(
+        weights=initial["weights"][0], tag_1=initial["tag_1"][0], tag_2=initial["tag_2"][0],
+        learning_rule=Loihi2FLearningRule(dw=rule, rng_seed=5),
+        s_in=np.zeros((4, N_PRE), int), record=("weights",), stochastic=True)
+    assert np.array_equal(compiled.weights[0], lava["weights"][-1])

@@ -78,11 +78,11 @@ def test_a_changed_neuron_constant_compiles_fresh_code(tmp_path):
 
 def test_kernel_sources_include_what_the_kernels_import():
     """neurons_fused reads neurons' constants and fused's AVAILABLE; fused reads
-    traces' TRACE_MAX and calls counter_rng through rule_eval."""
+    rule_eval's codes and the Loihi widths."""
     names = {p.relative_to(PACKAGE).as_posix()
              for p in kernel_cache.kernel_sources("lava_eprop.engine.neurons_fused")}
     assert {"engine/neurons_fused.py", "engine/neurons.py", "engine/fused.py",
-            "engine/traces.py", "engine/counter_rng.py"} <= names
+            "engine/rule_eval.py", "loihi/constants.py"} <= names
     assert "engine/train.py" not in names
 
 

@@ -1,23 +1,59 @@
-"""A compiled ``LearningDense`` step (numba), bit-exact with the NumPy engine.
+"""The step of Lava's fixed-point ``LearningDense``, written once (numba).
 
-:class:`~lava_eprop.engine.learning_dense.LearningDenseEngine` is the
-readable specification: NumPy over whole arrays, one Lava method per
-function. This module and :mod:`lava_eprop.engine.rule_codegen` execute the
-same integer arithmetic as one compiled call per time step, which removes
-the per-step Python and NumPy overhead that dominates small networks. That
-call (``step`` of :func:`lava_eprop.engine.rule_codegen.connection_module`, generated for
-the connection's rules) runs
+Mirrors ``PyLearningDenseModelBitApproximate`` (``lava/proc/dense/models.py``)
+on top of ``LearningConnectionModelBitApproximate`` /
+``PyLearningConnection`` (``lava/magma/core/model/py/connection.py``), Lava
+0.10.0, with a leading axis of independent instances. One time step is
+:func:`step` (here, generic) and then, on learning steps, the synapse update
+that :mod:`lava_eprop.engine.rule_codegen` generates for the connection's
+rules (:mod:`lava_eprop.engine.rule_eval` gives its integer semantics); both
+run compiled, or interpreted by Python (numba's ``DISABLE_JIT``:
+``LearningDenseEngine(fused=False)``), the same source either way.
 
-* :func:`step` (here, generic): the spiking phase, then on learning steps
-  the trace histories, the per-neuron parts of every product and the
-  rounding thresholds;
-* then, on learning steps, the generated synapse update: every rule of
-  every synapse in one loop.
+Per-step order of operations (step ``ts = 1, 2, ...``; ``T = t_epoch``;
+``k(ts) = ts mod T``, or ``T`` when that is 0; widths as on Loihi 2)::
 
-The order of operations, the widths and the random numbers used are
-exactly those documented in :mod:`lava_eprop.engine.learning_dense`,
-:mod:`~lava_eprop.engine.traces` and :mod:`~lava_eprop.engine.rule_eval`;
-the tests run both paths side by side.
+    spiking phase (run_spk)
+      0. on the first step only: truncate the initial weights to
+         num_weight_bits (LearningDenseEngine, in NumPy)
+      1. a_out = a_buff of the previous step (0 at ts = 1), sent as int32
+      2. a_buff = (sum of w[:, i] over spiking pre i)   binary spikes, or
+                  int32(w . payload)                     num_message_bits > 0,
+         then << weight_exp (weight_exp > 0) or >> -weight_exp (arithmetic)
+      3. pre spikes (s_in != 0): a neuron already spiking earlier in this
+         epoch (tx > 0) gets its impulses added at once, x1 and x2:
+         x = clip(x + floor(I) + [0 < frac8(I)], 0, 127);
+         then tx = k(ts) for every spiking neuron
+      4. advance the pre and post trace random streams
+      5. 2F / 3F rules (plain rules skip 5): y0 |= bap; a post neuron
+         already spiking in this epoch gets impulses on y1, y2, y3 with the
+         post impulse integer r_i: y = clip(y + floor(I) + [r_i < frac8(I)],
+         0, 127); ty = k(ts) for every spiking neuron
+         3F rules then set y1, y2, y3 = the received values (no clipping)
+      6. advance the pre and post trace random streams again
+    learning phase (run_lrn), when ts mod T == 0
+      7. advance the synaptic-variable random stream
+      8. x0 = tx > 0, y0 = ty > 0
+      9. epoch histories of the traces (steps 0..T, step 0 = stored value):
+         step t = stochastic decay of step t-1 with the stream's current
+         double r_d (floor(e^(-1/tau) v) + [r_d < frac], the product in
+         float64; 0 if tau = 0), then an impulse (as in 3, but with the
+         current impulse integer) on neurons whose tx (ty) equals t. For 3F
+         rules y taus are 65535 and impulses 0: the y values a rule reads
+         are the received ones moved one unit towards 0 with probability
+         |y| / 65535 per epoch step, and clipped to [0, 127] at the post
+         neuron's bap step (a negative y of a neuron that spiked reads as
+         0); the stored y are unchanged
+     10. x1, x2 = history at T; 2F rules also y1, y2, y3 = history at T
+         (3F rules keep the received y values)
+     11. dw, dd, dt (in that order, each reading w, d, t from before the
+         epoch) as in :mod:`lava_eprop.engine.rule_eval`, traces read at
+         step tx (x0 products), ty (y0 products) or T (u products);
+         u = 1 if (ts div T) mod 2^k == 0
+     12. x0 = y0 = tx = ty = 0
+
+An impulse ``I`` is stored as ``floor(I)`` and an 8-bit fraction
+``round((I - floor(I)) 2^8)`` (Lava's ``_decompose_impulses``).
 
 The compiled rules (:class:`~lava_eprop.engine.rule_eval.RulePlan`) are
 encoded as small integer tables (:func:`encode_rules`): one row per rule, per
@@ -29,8 +65,7 @@ configuration are named the same way). A product is evaluated as
 ``mantissa * (pre-side factors)[q] * (post-side factors)[j] * (synapse
 factors)[j, q]``: the pre and post parts are computed once per neuron.
 
-Both parts count saturation and wrap-around events (see :data:`COUNTERS`);
-the NumPy path counts the same events.
+Both parts count saturation and wrap-around events (see :data:`COUNTERS`).
 """
 from __future__ import annotations
 
@@ -38,12 +73,12 @@ import numpy as np
 
 from lava_eprop import kernel_cache  # noqa: F401  keys the numba cache below
 from lava_eprop.engine import rule_eval
-from lava_eprop.engine.traces import TRACE_MAX
 from lava_eprop.loihi import symbols as sym
+from lava_eprop.loihi.constants import W_TRACE
 
 try:
     import numba
-except ImportError:  # the NumPy path remains
+except ImportError:  # nothing runs without it
     numba = None
 
 #: Whether the compiled kernel can be used (numba is installed).
@@ -55,6 +90,8 @@ AVAILABLE = numba is not None
 #: synapse-epochs); 7-bit trace saturation at an impulse (neuron-steps);
 #: ``a_buff`` values wrapped to int32 when sent as ``a_out`` (neuron-steps).
 COUNTERS = ("weights", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3", "a_buff")
+#: Largest trace value: traces are 7-bit unsigned on Loihi 2.
+TRACE_MAX = 2 ** W_TRACE - 1
 
 
 def _positions(names: tuple, *wanted) -> tuple[int, ...]:
@@ -210,7 +247,7 @@ if AVAILABLE:
         """``clip(v + c)`` to the factor's width, or ``sgn(v + c)``."""
         value = raw + factors[f, F_CONST]
         if factors[f, F_IS_SGN]:
-            return np.int64((value > 0) - (value < 0))
+            return np.int64(value > 0) - np.int64(value < 0)
         bound = np.int64(1) << factors[f, F_WIDTH]
         return _clip(value, -bound, bound - 1)
 
@@ -342,7 +379,7 @@ if AVAILABLE:
                     for j in range(n_post):
                         a_buff[i, j] += np.int64(w[i, j, q]) * payload
             for j in range(n_post):
-                acc = _wrap32(a_buff[i, j])  # an int32 sum, as in the NumPy path
+                acc = _wrap32(a_buff[i, j])  # Lava's int32 dot product (graded)
                 a_buff[i, j] = acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
             for q in range(n_pre):
                 if s_in[i, q] != 0:

@@ -7,7 +7,8 @@ Mirrors ``lava/magma/core/learning/random.py`` (``TraceRandom``,
 * each random source is its own ``numpy.random.default_rng(seed)``;
 * a source draws one number when it is created (draw 0) and one more at every
   ``advance()``; the number in use is always the latest draw, so after ``n``
-  advances the value is draw ``n`` of the stream;
+  advances it is draw ``n`` of the stream (what :meth:`DrawStream.take`
+  returns, for ``n = 1, 2, ...``);
 * one number serves *every* synapse and trace of a connection that uses it
   at that moment: there is no per-synapse randomness;
 * trace sources (pre: seeds ``rng_seed`` and ``rng_seed + 1``; post:
@@ -22,7 +23,7 @@ Drawing ``n`` numbers in one call yields the same sequence as ``n`` calls of
 one number each, for both kinds of draw (PCG64 doubles take one 64-bit output
 each; 7-bit integers take 32-bit halves in order, and a power-of-two range
 never rejects; the tests check the streams against Lava's own classes), so
-the engine draws blocks of numbers and walks through them.
+the engine draws the numbers of many steps at once.
 """
 from __future__ import annotations
 
@@ -35,7 +36,6 @@ from lava_eprop.loihi.constants import W_TRACE
 #: Seed Lava's ``ConnVarRandom()`` is created with: ``rng_seed`` is ignored.
 SYNAPTIC_VARIABLE_SEED = 2
 
-_BLOCK = 4096
 
 
 def _uniform(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -47,7 +47,7 @@ def _impulse_integer(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 class DrawStream:
-    """One random source per instance, walked through draw by draw.
+    """One random source per instance, drawn in order.
 
     Parameters
     ----------
@@ -64,39 +64,13 @@ class DrawStream:
                                                return_inverse=True)
         self._rngs = [np.random.default_rng(int(seed)) for seed in unique]
         self._draw = draw
-        self._pos = 0
-        self._refill()
-
-    def _refill(self) -> None:
-        block = np.stack([self._draw(rng, _BLOCK) for rng in self._rngs])
-        self._block = block[self._instance_row]  # (n_instances, _BLOCK)
-
-    @property
-    def value(self) -> np.ndarray:
-        """The number in use per instance, shape (n_instances, 1, 1): it
-        broadcasts over an instance's stacked traces or synapses."""
-        return self._block[:, self._pos, None, None]
-
-    def advance(self) -> None:
-        """Move to the next draw (Lava's ``advance()``)."""
-        self._pos += 1
-        if self._pos == _BLOCK:
-            self._refill()
-            self._pos = 0
+        for rng in self._rngs:  # draw 0, made when Lava creates the source
+            draw(rng, 1)
 
     def take(self, count: int) -> np.ndarray:
         """The numbers in use after each of the next ``count`` advances,
         (n_instances, count); the stream is then ``count`` draws further on."""
-        parts = []
-        while count > 0:
-            if self._pos == _BLOCK - 1:
-                self._refill()
-                self._pos = -1  # the next draw is the new block's first
-            n = min(count, _BLOCK - 1 - self._pos)
-            parts.append(self._block[:, self._pos + 1:self._pos + 1 + n])
-            self._pos += n
-            count -= n
-        return np.concatenate(parts, axis=1) if parts else self._block[:, :0]
+        return np.stack([self._draw(rng, count) for rng in self._rngs])[self._instance_row]
 
 
 class TraceRandomStreams:
@@ -111,10 +85,6 @@ class TraceRandomStreams:
     def __init__(self, seeds_decay: Sequence[int], seeds_impulse: Sequence[int]) -> None:
         self.decay = DrawStream(seeds_decay, _uniform)
         self.impulse = DrawStream(seeds_impulse, _impulse_integer)
-
-    def advance(self) -> None:
-        self.decay.advance()
-        self.impulse.advance()
 
 
 def synaptic_variable_stream(n_instances: int) -> DrawStream:

@@ -23,8 +23,8 @@ product's right shift adds ``U_p`` before it shifts, and every synapse's
 accumulator rounds against ``U_a``, both cut from the counter-based words of
 :mod:`~lava_eprop.engine.counter_rng` (keyed by the instance's connection
 seed, the step and the variable; the layout of
-:func:`~lava_eprop.engine.counter_rng.draw_layout`), so the NumPy path and
-the Lava model (:mod:`process_models.learning_dense`) get the same numbers.
+:func:`~lava_eprop.engine.counter_rng.draw_layout`), the numbers the Lava
+model (:mod:`process_models.learning_dense`) gets from the synapse index.
 The loop computes each word as ``mix64(key + golden)``, the
 :func:`~lava_eprop.engine.counter_rng.absorb` of its synapse and word
 index, with ``golden = (index + 1) * GOLDEN`` (mod 2^64) carried from one
@@ -47,10 +47,14 @@ any of them gives a new file.
 """
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 
 from lava_eprop import kernel_cache
 from lava_eprop.engine import counter_rng
+from lava_eprop.engine import fused as _fused_module
 from lava_eprop.engine.fused import (
     COUNTERS,
     F_CONST,
@@ -89,8 +93,8 @@ import numpy as np
 
 from lava_eprop.engine.counter_rng import mix64 as _mix64
 from lava_eprop.engine.counter_rng import stream_key as _stream_key
-from lava_eprop.engine.fused import CFG_T_EPOCH as _CFG_T_EPOCH
-from lava_eprop.engine.fused import step as _spiking_step
+from {fused} import CFG_T_EPOCH as _CFG_T_EPOCH
+from {fused} import step as _spiking_step
 
 
 @numba.njit(cache=True)
@@ -180,7 +184,7 @@ def _factor(factor) -> str:
         raw = f"yh[i, tx[i, q], {_POST_TRACES.index(var)}, j]"
     value = f"({raw} + {const})" if const else raw
     if is_sgn:
-        return f"(({value} > 0) - ({value} < 0))"
+        return f"(np.int64({value} > 0) - np.int64({value} < 0))"
     return _clip(value, -(2 ** width), 2 ** width - 1)
 
 
@@ -258,8 +262,9 @@ def _layout(rule, products) -> tuple[int, tuple, tuple]:
 
 
 def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
-                  rounding: str = "lava") -> str:
-    """Python source of the synapse update of the encoded rules (see module docstring)."""
+                  rounding: str = "lava", fused: str = "lava_eprop.engine.fused") -> str:
+    """Python source of the synapse update of the encoded rules (see module docstring),
+    calling the spiking step of module ``fused``."""
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
     stochastic = rounding == "stochastic"
@@ -300,15 +305,24 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
     parallel_text = "".join(f"        {line}\n" for line in parallel) \
         + "".join(f"    {line}\n" for line in after)
     return (_HEADER.replace("{fused_hash}", _FUSED_HASH).replace("{n_rules}", str(len(rules)))
+            .replace("{fused}", fused)
             .replace("{serial}\n", serial_text).replace("{parallel}\n", parallel_text))
 
 
 def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
-                      rounding: str = "lava"):
+                      rounding: str = "lava", interpreted: bool = False):
     """The generated module of a connection with the encoded rules (once per rule set
     and rounding): its ``step`` is :func:`lava_eprop.engine.fused.step` and, on
     learning steps, the synapse update, in one call (arguments: ``fused.step``'s with
-    ``tag_1``, ``tag_2`` after the weights); with a rounding other than ``lava`` it
-    also has ``seed``."""
-    return kernel_cache.load_generated("connection_step",
-                                       update_source(rules, products, factors, rounding))
+    ``tag_1``, ``tag_2`` after the weights). ``interpreted``: the same module, and
+    :mod:`~lava_eprop.engine.fused`, run by Python instead of numba
+    (:func:`~lava_eprop.kernel_cache.interpreted`; slow, for checking the compiler)."""
+    if not interpreted:
+        return kernel_cache.load_generated("connection_step",
+                                           update_source(rules, products, factors, rounding))
+    module = _fused_module.__name__ + "_interpreted"
+    kernel_cache.interpreted(module, Path(_fused_module.__file__).read_text(),
+                             _fused_module.__file__)
+    source = update_source(rules, products, factors, rounding, fused=module)
+    name = "connection_step_interpreted_" + hashlib.sha256(source.encode()).hexdigest()[:20]
+    return kernel_cache.interpreted(name, source)
