@@ -32,7 +32,7 @@ from lava_eprop.lava_graph import LavaGraph
 
 
 def _compare(name: str, steps: int, seed: int = 0, rounding: str = "lava") -> dict:
-    """The fast engine, compiled and NumPy projections, against the Lava graph."""
+    """The fast engine, compiled and interpreted (NumPy neurons), against the Lava graph."""
     spec, inputs, targets, mask = scenario_setup(name, steps, seed)
     spec = replace(spec, rounding=rounding)
     record = recorded_vars(spec)

@@ -3,7 +3,7 @@
 :class:`FastNetwork` with ``fused=True`` (neurons by
 :mod:`lava_eprop.engine.neurons_fused`, projections by the compiled
 ``LearningDense``) against ``fused=False`` (:mod:`lava_eprop.engine.neurons`
-and the NumPy ``LearningDense``, both checked against Lava in
+and the same ``LearningDense`` kernels interpreted, both checked against Lava in
 ``test_engine_network.py``): every neuron, readout and error variable and
 every projection's state, at every step, for several instances with their
 own data, LIF, ALIF and mixed groups, regression and classification, the
