@@ -166,8 +166,9 @@ if numba is not None:
         the kernel cache directory, ``key`` the :func:`fingerprint` of the function's
         module, which is also the source stamp numba checks when it loads an index."""
 
-        def __init__(self, module: str):
+        def __init__(self, module: str, py_file: str):
             self._module = module
+            self._py_file = py_file  # numba names it when it warns that it cannot cache
             self._key = fingerprint(module)
             self._path = str(cache_directory() / "numba" / self._key)
 
@@ -184,7 +185,7 @@ if numba is not None:
         def from_function(cls, py_func, py_file):
             module = py_func.__module__
             if _ROOT in Path(py_file).resolve().parents and _module_path(module):
-                return cls(module)
+                return cls(module, py_file)
             return None  # generated modules and others: numba's own locators
 
     if _KernelLocator not in CacheImpl._locator_classes:

@@ -115,3 +115,22 @@ def test_generated_sources_name_the_fingerprint_of_what_they_call():
                for line in neurons.REC_STEP.strip().splitlines())
     assert Path(compiled.rec_step_into.py_func.__code__.co_filename).parent \
         == kernel_cache.cache_directory()
+
+
+def test_code_numba_cannot_cache_is_compiled_with_a_warning():
+    """numba does not cache code holding dynamic globals (as it does under
+    NUMBA_OPT=0) and warns, naming the function's file, which it asks the
+    package's cache locator for; the locator lacked it and the compile failed
+    with AttributeError."""
+    from types import SimpleNamespace
+
+    from numba.core.errors import NumbaWarning
+
+    from lava_eprop.engine import fused
+
+    impl = fused.step._cache._impl
+    assert isinstance(impl._locator, kernel_cache._KernelLocator)
+    result = SimpleNamespace(lifted=(), library=SimpleNamespace(has_dynamic_globals=True),
+                             fndesc=SimpleNamespace(qualname="step"))
+    with pytest.warns(NumbaWarning, match='Cannot cache compiled function "step"'):
+        assert impl.check_cachable(result) is False
