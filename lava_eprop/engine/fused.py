@@ -15,7 +15,7 @@ Per-step order of operations (step ``ts = 1, 2, ...``; ``T = t_epoch``;
 
     spiking phase (run_spk)
       0. on the first step only: truncate the initial weights to
-         num_weight_bits (LearningDenseEngine, in NumPy)
+         num_weight_bits (done by LearningDenseEngine)
       1. a_out = a_buff of the previous step (0 at ts = 1), sent as int32
       2. a_buff = (sum of w[:, i] over spiking pre i)   binary spikes, or
                   int32(w . payload)                     num_message_bits > 0,

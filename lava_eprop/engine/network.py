@@ -1,4 +1,4 @@
-"""The fast engine's e-prop network: the Lava graph's integer arithmetic, NumPy or compiled.
+"""The fast engine's e-prop network: the Lava graph's integer arithmetic, compiled or not.
 
 Same kernels (:mod:`lava_eprop.engine.neurons`) as the Lava process models,
 and :class:`~lava_eprop.engine.LearningDenseEngine` for the plastic
@@ -33,8 +33,9 @@ With numba (``fused``, the default) the neuron side runs compiled too
 (:mod:`lava_eprop.engine.neurons_fused`, generated from the same equations),
 updating the neuron, readout and error arrays in place, and the readout and
 error step before the groups' projections (they read nothing those write);
-without numba or with ``fused=False``, the NumPy form of the equations
-(:mod:`lava_eprop.engine.neurons`) runs. Both count the neuron events with
+with ``fused=False``, the NumPy form of the equations
+(:mod:`lava_eprop.engine.neurons`) runs, and the projections' kernels
+interpreted. Both count the neuron events with
 the equations' own ``sat`` and ``wrap24`` operations.
 
 Compiled and learning, :meth:`FastNetwork.run` makes the calls of all its
@@ -94,8 +95,8 @@ class FastNetwork:
     seed : int
         Rule ``rng_seed`` base (:meth:`NetworkSpec.rule_seed`), as the Lava graph's.
     fused : bool, optional
-        Compiled (numba) or NumPy projections (:class:`LearningDenseEngine`'s
-        ``fused``) and neurons; default: compiled when numba is installed.
+        Compiled (numba, the default) or not: projections interpreted
+        (:class:`LearningDenseEngine`'s ``fused``), neurons in NumPy.
     learn : bool, optional
         With False the projections are frozen ``Dense`` ones
         (:class:`DenseEngine`): inference, weights never change.
