@@ -120,11 +120,16 @@ def cache_directory() -> Path:
 _generated: dict = {}
 
 
+def generated_name(prefix: str, source: str) -> str:
+    """``<prefix>_<hash of source>``: the module name of generated ``source``."""
+    return f"{prefix}_" + hashlib.sha256(source.encode()).hexdigest()[:20]
+
+
 def load_generated(prefix: str, source: str):
     """The module of generated ``source``, named ``<prefix>_<hash of source>``: written
     once to the kernel cache directory and imported from there (numba's ``cache=True``
     then keeps its compiled code across processes), once per process."""
-    name = f"{prefix}_" + hashlib.sha256(source.encode()).hexdigest()[:20]
+    name = generated_name(prefix, source)
     if name not in _generated:
         path = cache_directory() / f"{name}.py"
         if not path.exists():

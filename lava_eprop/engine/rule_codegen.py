@@ -47,7 +47,7 @@ any of them gives a new file.
 """
 from __future__ import annotations
 
-import hashlib
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -320,9 +320,15 @@ def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarr
     if not interpreted:
         return kernel_cache.load_generated("connection_step",
                                            update_source(rules, products, factors, rounding))
-    module = _fused_module.__name__ + "_interpreted"
-    kernel_cache.interpreted(module, Path(_fused_module.__file__).read_text(),
+    source = update_source(rules, products, factors, rounding, fused=_interpreted_fused())
+    return kernel_cache.interpreted(
+        kernel_cache.generated_name("connection_step_interpreted", source), source)
+
+
+@functools.cache
+def _interpreted_fused() -> str:
+    """The name of :mod:`~lava_eprop.engine.fused` run by Python (loaded once)."""
+    name = _fused_module.__name__ + "_interpreted"
+    kernel_cache.interpreted(name, Path(_fused_module.__file__).read_text(),
                              _fused_module.__file__)
-    source = update_source(rules, products, factors, rounding, fused=module)
-    name = "connection_step_interpreted_" + hashlib.sha256(source.encode()).hexdigest()[:20]
-    return kernel_cache.interpreted(name, source)
+    return name

@@ -113,17 +113,15 @@ class FactorPlan:
 class ProductPlan:
     """One product: dependency ('x0', 'y0' or 'u'), scale mantissa, the left
     shift ``e + 7`` of the scale, the right shift of the raw product, its
-    factors, and two facts derived from the factors' widths: whether Lava's
-    32-bit product register can overflow (``may_wrap``; it then wraps) and
-    whether the shifted product can leave the accumulator range
-    (``may_saturate``)."""
+    factors, and whether, given the factors' widths, the product can leave
+    the accumulator range (``may_saturate``: Lava's 32-bit product register
+    wraps, or the shifted product exceeds 16 bits)."""
 
     dependency: str
     mantissa: int
     left_shift: int
     right_shift: int
     factors: tuple[FactorPlan, ...]
-    may_wrap: bool = field(init=False)
     may_saturate: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,7 +131,6 @@ class ProductPlan:
         wraps = bound >= _INT32_LIMIT
         # a negative product's floor shift can gain one unit: round up
         shifted = (-(-bound >> self.right_shift)) << self.left_shift
-        object.__setattr__(self, "may_wrap", wraps)
         object.__setattr__(self, "may_saturate", wraps or shifted > ACC_MAX)
 
 
