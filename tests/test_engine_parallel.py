@@ -1,11 +1,9 @@
 """The fast engine's results do not depend on numba's thread count or on the other instances.
 
 ``FastNetwork.run`` runs instances in parallel (one thread per instance
-chunk) and can split a single network's synapse updates by rows
-(:data:`network.ROW_PARALLEL_MIN`, off by default, on here;
-:meth:`FastNetwork._parallel_plan`); both must give the integers of the
-serial loop. Each case runs in a subprocess, since numba's thread count is
-fixed when its thread pool starts.
+chunk) with more than one thread; that must give the integers of the serial
+loop. Each case runs in a subprocess, since numba's thread count is fixed
+when its thread pool starts.
 """
 from __future__ import annotations
 
@@ -50,14 +48,10 @@ def _outcome(net, records: dict, k: int) -> dict:
     return {**state, **{name: values[:, k].tolist() for name, values in records.items()}}
 
 
-def _run(row_parallel: bool) -> dict:
-    """Every instance run together, and each alone (rows split across threads
-    when ``row_parallel``), with their counters."""
-    from lava_eprop.engine import network
+def _run() -> dict:
+    """Every instance run together, and each alone, with their counters."""
     from lava_eprop.engine.network import FastNetwork
 
-    if row_parallel:
-        network.ROW_PARALLEL_MIN = 1
     spec, inputs, targets = _network()
     mask = np.ones((N_INSTANCES, STEPS), np.int64)
     together = FastNetwork(spec, N_INSTANCES)
@@ -70,14 +64,14 @@ def _run(row_parallel: bool) -> dict:
                                  0), "counters": net.counters})
     return {"together": [_outcome(together, records, k) for k in range(N_INSTANCES)],
             "together_counters": together.counters, "alone": alone,
-            "plans": [list(map(str, key)) for key in together._run_kernels],
-            "plans_alone": [list(map(str, key)) for key in net._run_kernels]}
+            "per_instance": list(together._run_kernels),
+            "per_instance_alone": list(net._run_kernels)}
 
 
-def _in_subprocess(threads: int, row_parallel: bool) -> dict:
+def _in_subprocess(threads: int) -> dict:
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
     code = (f"import json, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
-            f"import test_engine_parallel as t; print(json.dumps(t._run({row_parallel})))")
+            f"import test_engine_parallel as t; print(json.dumps(t._run()))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
@@ -85,14 +79,14 @@ def _in_subprocess(threads: int, row_parallel: bool) -> dict:
 
 @pytest.fixture(scope="module")
 def outcomes():
-    return {threads: _in_subprocess(threads, row_parallel=True) for threads in (1, 2)}
+    return {threads: _in_subprocess(threads) for threads in (1, 2)}
 
 
 def test_one_and_two_threads_give_the_same_integers(outcomes):
     one, two = outcomes[1], outcomes[2]
-    assert one["plans"] == [["False", "(False, False, False)"]]
-    assert two["plans"] == [["True", "(False, False, False)"]]   # instances in parallel
-    assert two["plans_alone"] == [["False", "(True, True, True)"]]   # rows in parallel
+    assert one["per_instance"] == [False]
+    assert two["per_instance"] == [True]   # instances in parallel
+    assert two["per_instance_alone"] == [False]   # one instance: the serial run
     for key in ("together", "together_counters", "alone"):
         assert one[key] == two[key], key
 

@@ -63,14 +63,6 @@ _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
 
 
 
-#: Fewest synapses (instances x post x pre) for which a projection's update is split
-#: across threads when the instances are not; None: never. Off by default: with a
-#: parallel region every step, numba's default thread pool spin-waits, and on a
-#: loaded 2-core machine (load average 15) a 300-neuron network then took 25x the
-#: CPU time of the serial run. Results are the same integers either way.
-ROW_PARALLEL_MIN = None
-
-
 def _with_item(items: tuple, index: int, value) -> tuple:
     return items[:index] + (value,) + items[index + 1:]
 
@@ -149,7 +141,7 @@ class FastNetwork:
         if fused and not fused_kernel.AVAILABLE:
             raise ValueError("fused=True needs numba, which is not installed")
         self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
-        self._run_kernels = {}  # the compiled runs by parallel plan, generated on first use
+        self._run_kernels = {}  # the compiled runs, serial or per instance, made on first use
         if self.fused:
             self._init_fused()
 
@@ -294,12 +286,12 @@ class FastNetwork:
         names = [f"{kind}->{g.name}" for g in groups for kind in ("input", "recurrent")]
         names.append(READOUT)
         dense = [self.dense[name] for name in names]
-        per_instance, parallel_updates = self._parallel_plan(dense)
-        key = (per_instance, parallel_updates)
-        if key not in self._run_kernels:
-            self._run_kernels[key] = network_codegen.network_run(
+        # instances in parallel over numba's threads (more than one of each)
+        per_instance = self.n_instances > 1 and fused_kernel.numba.get_num_threads() > 1
+        if per_instance not in self._run_kernels:
+            self._run_kernels[per_instance] = network_codegen.network_run(
                 [d.compiled_step for d in dense], len(dense[0].kernel_arguments(0)[2]),
-                per_instance, parallel_updates)
+                per_instance)
         ts0 = dense[0].time_step + 1
         projections = tuple(d.kernel_arguments(len(inputs)) for d in dense)
         group_args = tuple((tuple(state), l_in, table, counts)
@@ -334,8 +326,9 @@ class FastNetwork:
         plan = np.array(plan, np.int64).reshape(-1, 3)
         if not records:  # the kernel's tuple of records needs one type
             records = [np.zeros((len(inputs), self.n_instances, 0), np.int64)]
-        self._run_kernels[key](ts0, inputs, targets, mask, group_args, projections, readout,
-                               offsets, sent_z, tuple(sources), plan, tuple(records))
+        run = self._run_kernels[per_instance]
+        run(ts0, inputs, targets, mask, group_args, projections, readout, offsets, sent_z,
+            tuple(sources), plan, tuple(records))
         if per_instance:
             per_instance_counts = [static[network_codegen.PROJECTION_COUNTERS]
                                    for _, _, static in projections]
@@ -347,20 +340,6 @@ class FastNetwork:
         outs = [self._outs[g.name] for g in groups]
         self.sent = outs[0] if len(outs) == 1 else neurons.RecOut(
             *(np.concatenate([getattr(o, f) for o in outs], -1) for f in neurons.RecOut._fields))
-
-    def _parallel_plan(self, dense) -> tuple[bool, tuple[bool, ...]]:
-        """How the compiled run uses numba's threads: instances in parallel (more
-        than one instance), else each large projection's synapse update split by
-        rows (:data:`ROW_PARALLEL_MIN`, off by default); nothing with one thread.
-        Every plan gives the same integers."""
-        serial = (False,) * len(dense)
-        if fused_kernel.numba.get_num_threads() < 2:
-            return False, serial
-        if self.n_instances > 1:
-            return True, serial
-        if ROW_PARALLEL_MIN is None:
-            return False, serial
-        return False, tuple(d.weights.size >= ROW_PARALLEL_MIN for d in dense)
 
     def _per_instance(self, counts: np.ndarray) -> np.ndarray:
         return np.zeros((self.n_instances,) + counts.shape, counts.dtype)

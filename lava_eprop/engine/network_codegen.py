@@ -84,8 +84,7 @@ PROJECTION_COUNTERS = 6
 _PER_INSTANCE_STATIC = range(6, 13)
 
 
-def run_source(modules: Sequence[str], n_static: int, per_instance: bool = False,
-               parallel_updates: Sequence[bool] = ()) -> str:
+def run_source(modules: Sequence[str], n_static: int, per_instance: bool = False) -> str:
     """Source of the run of a network whose projections' compiled steps are in
     ``modules`` (``input->G``, ``recurrent->G`` per group, then the readout's),
     each taking ``n_static`` arguments after its random row.
@@ -96,17 +95,10 @@ def run_source(modules: Sequence[str], n_static: int, per_instance: bool = False
     step, and the counters are per instance (the neuron groups', the
     readout's and the projections' counter arrays have a leading instance
     axis; the caller sums them). Each instance's arithmetic is the same as
-    in the loop over all instances, so the results are the same integers.
-    ``parallel_updates[k]`` (default False) makes projection ``k`` call its
-    ``step_parallel`` (its synapse update's rows split across threads; not
-    with ``per_instance``: numba's thread pool does not nest)."""
+    in the loop over all instances, so the results are the same integers."""
     n_groups = (len(modules) - 1) // 2
-    parallel_updates = tuple(parallel_updates) or (False,) * len(modules)
-    if per_instance and any(parallel_updates):
-        raise ValueError("per_instance runs call the serial steps")
-    imports = "\n".join(
-        f'_step{k} = sys.modules["{name}"].{"step_parallel" if parallel else "step"}'
-        for k, (name, parallel) in enumerate(zip(modules, parallel_updates)))
+    imports = "\n".join(f'_step{k} = sys.modules["{name}"].step'
+                        for k, name in enumerate(modules))
 
     def inst(expr: str) -> str:  # instance i's rows (an array with a leading instance axis)
         return f"{expr}[i:i + 1]" if per_instance else expr
@@ -163,8 +155,7 @@ def run_source(modules: Sequence[str], n_static: int, per_instance: bool = False
     return header + "".join(f"    {line}\n" for line in lines)
 
 
-def network_run(steps: Sequence[Callable], n_static: int, per_instance: bool = False,
-                parallel_updates: Sequence[bool] = ()) -> Callable:
+def network_run(steps: Sequence[Callable], n_static: int, per_instance: bool = False) -> Callable:
     """The compiled run of a network whose projections step with ``steps``
     (compiled connection steps, in :func:`run_source`'s order); generated once
     per set of connection kernels. Arguments: ``ts0`` (number of the first
@@ -177,8 +168,7 @@ def network_run(steps: Sequence[Callable], n_static: int, per_instance: bool = F
     n_rec; the group's own ``z`` when there is one group), ``sources`` (2-D
     arrays that can be recorded), ``plan`` (rows: record index, source index,
     column offset) and ``records`` (T, I, width each). With ``per_instance``
-    (:func:`run_source`) the counter arrays have a leading instance axis;
-    ``parallel_updates`` as in :func:`run_source`."""
+    (:func:`run_source`) the counter arrays have a leading instance axis."""
     modules = [step.py_func.__module__ for step in steps]
     return kernel_cache.load_generated(
-        "network_run", run_source(modules, n_static, per_instance, parallel_updates)).run
+        "network_run", run_source(modules, n_static, per_instance)).run

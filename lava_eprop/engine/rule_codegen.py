@@ -111,37 +111,11 @@ def step(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0, a
 
 
 @numba.njit(cache=True)
-def step_parallel(ts, s_in, bap, y1, y2, y3, w, t1, t2, x_traces, y_traces, tx, ty, y0,
-                  a_buff, rand, config, x_params, y_params, rules, products, factors, counters,
-                  pre, post, xh, yh, thresholds, seeds):
-    """step, with the synapse update's rows split across threads (update_parallel)."""
-    a_out = _spiking_step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff,
-                          rand, config, x_params, y_params, rules, products, factors, counters,
-                          pre, post, xh, yh, thresholds)
-    if ts % config[_CFG_T_EPOCH] == 0:
-        update_parallel(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts,
-                        seeds)
-    return a_out
-
-
-@numba.njit(cache=True)
 def update(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts, seeds):
     """The synapse update of every instance, row after row."""
     n_post, n_pre = w.shape[1:]
     for i in range(len(pre)):
-{serial}
-
-@numba.njit(cache=True, parallel=True)
-def update_parallel(w, t1, t2, pre, post, xh, yh, tx, ty, y0, thresholds, counters, ts, seeds):
-    """update, its (instance, post neuron) rows split across threads; each row
-    counts its own events and the counts are summed after, in row order."""
-    n, n_post, n_pre = w.shape
-    row_counts = np.zeros((n * n_post, {n_rules}), np.int64)
-    for row in numba.prange(n * n_post):
-        i = row // n_post
-        j = row - i * n_post
-{parallel}
-'''
+{body}'''
 
 #: Target code -> the update's argument holding that synaptic variable.
 _TARGET_ARRAY = {TARGETS[WEIGHTS]: "w", TARGETS[TAG_1]: "t1", TARGETS[TAG_2]: "t2"}
@@ -292,21 +266,12 @@ def update_source(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
     synapse += [f"golden{n_words} += np.uint64({n_words * int(counter_rng.GOLDEN) % 2 ** 64})"
                 for n_words in word_counts]  # the next synapse of the row
     row += ["    " + line for line in synapse]
-    serial = start + ["for j in range(n_post):"] + ["    " + line for line in row]
-    serial += [f"counters[{_TARGET_COUNTER[target]}] += count{r}"
-               for r, target in enumerate(targets)]
-    serial += ["tx[i] = 0", "ty[i] = 0", "y0[i] = False"]  # step 12: a new epoch
-    parallel = start + row + [f"row_counts[row, {r}] = count{r}" for r in range(len(rules))]
-    after = ["for row in range(n * n_post):"]
-    after += [f"    counters[{_TARGET_COUNTER[target]}] += row_counts[row, {r}]"
-              for r, target in enumerate(targets)]
-    after += ["for i in range(n):", "    tx[i] = 0", "    ty[i] = 0", "    y0[i] = False"]
-    serial_text = "".join(f"        {line}\n" for line in serial)
-    parallel_text = "".join(f"        {line}\n" for line in parallel) \
-        + "".join(f"    {line}\n" for line in after)
-    return (_HEADER.replace("{fused_hash}", _FUSED_HASH).replace("{n_rules}", str(len(rules)))
-            .replace("{fused}", fused)
-            .replace("{serial}\n", serial_text).replace("{parallel}\n", parallel_text))
+    body = start + ["for j in range(n_post):"] + ["    " + line for line in row]
+    body += [f"counters[{_TARGET_COUNTER[target]}] += count{r}"
+             for r, target in enumerate(targets)]
+    body += ["tx[i] = 0", "ty[i] = 0", "y0[i] = False"]  # step 12: a new epoch
+    return (_HEADER.replace("{fused_hash}", _FUSED_HASH).replace("{fused}", fused)
+            .replace("{body}", "".join(f"        {line}\n" for line in body)))
 
 
 def connection_module(rules: np.ndarray, products: np.ndarray, factors: np.ndarray,
