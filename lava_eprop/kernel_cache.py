@@ -37,12 +37,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numba
 import numpy as np
-
-try:
-    import numba
-except ImportError:  # the NumPy paths remain; nothing is compiled
-    numba = None
+from numba.core.caching import CacheImpl, _CacheLocator
 
 _PACKAGE = "lava_eprop"
 _ROOT = Path(__file__).resolve().parent
@@ -98,7 +95,7 @@ def fingerprint(*modules: str) -> str:
     for path in kernel_sources(*modules):
         digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    versions = f"numba {numba.__version__ if numba else None}, numpy {np.__version__}"
+    versions = f"numba {numba.__version__}, numpy {np.__version__}"
     digest.update(versions.encode())
     return digest.hexdigest()[:20]
 
@@ -163,35 +160,33 @@ def interpreted(name: str, source: str, filename: str = "<generated>"):
     return _generated[name]
 
 
-if numba is not None:
-    from numba.core.caching import CacheImpl, _CacheLocator
+class _KernelLocator(_CacheLocator):
+    """numba cache locator of this package's compiled functions: ``numba/<key>`` of
+    the kernel cache directory, ``key`` the :func:`fingerprint` of the function's
+    module, which is also the source stamp numba checks when it loads an index."""
 
-    class _KernelLocator(_CacheLocator):
-        """numba cache locator of this package's compiled functions: ``numba/<key>`` of
-        the kernel cache directory, ``key`` the :func:`fingerprint` of the function's
-        module, which is also the source stamp numba checks when it loads an index."""
+    def __init__(self, module: str, py_file: str):
+        self._module = module
+        self._py_file = py_file  # numba names it when it warns that it cannot cache
+        self._key = fingerprint(module)
+        self._path = str(cache_directory() / "numba" / self._key)
 
-        def __init__(self, module: str, py_file: str):
-            self._module = module
-            self._py_file = py_file  # numba names it when it warns that it cannot cache
-            self._key = fingerprint(module)
-            self._path = str(cache_directory() / "numba" / self._key)
+    def get_cache_path(self) -> str:
+        return self._path
 
-        def get_cache_path(self) -> str:
-            return self._path
+    def get_source_stamp(self) -> str:
+        return self._key
 
-        def get_source_stamp(self) -> str:
-            return self._key
+    def get_disambiguator(self) -> str:
+        return self._module
 
-        def get_disambiguator(self) -> str:
-            return self._module
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        module = py_func.__module__
+        if _ROOT in Path(py_file).resolve().parents and _module_path(module):
+            return cls(module, py_file)
+        return None  # generated modules and others: numba's own locators
 
-        @classmethod
-        def from_function(cls, py_func, py_file):
-            module = py_func.__module__
-            if _ROOT in Path(py_file).resolve().parents and _module_path(module):
-                return cls(module, py_file)
-            return None  # generated modules and others: numba's own locators
 
-    if _KernelLocator not in CacheImpl._locator_classes:
-        CacheImpl._locator_classes.insert(0, _KernelLocator)
+if _KernelLocator not in CacheImpl._locator_classes:
+    CacheImpl._locator_classes.insert(0, _KernelLocator)

@@ -23,10 +23,7 @@ from engine_scenarios import (
     scenario_data,
 )
 
-from lava_eprop.engine import fused
 from lava_eprop.engine.network import FastNetwork
-
-pytestmark = pytest.mark.skipif(not fused.AVAILABLE, reason="the compiled run needs numba")
 
 STEPS = 300  # crosses a 256-step chunk of the projections' random numbers
 SCENARIOS = ("lif_symmetric", "lif_random", "alif_symmetric", "alif_random",

@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 import pytest
 
-numba = pytest.importorskip("numba")
 
 N_INSTANCES, STEPS, N_IN, N_REC = 8, 40, 20, 24
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("numba")
 
 from lava_eprop import kernel_cache  # noqa: E402
 from lava_eprop.engine import network_codegen, neurons_fused, rule_codegen  # noqa: E402
@@ -77,13 +76,16 @@ def test_a_changed_neuron_constant_compiles_fresh_code(tmp_path):
 
 
 def test_kernel_sources_include_what_the_kernels_import():
-    """neurons_fused reads neurons' constants and fused's AVAILABLE; fused reads
-    rule_eval's codes and the Loihi widths."""
+    """neurons_fused reads neurons' constants; rule_codegen compiles in fused's
+    kernels, which read rule_eval's codes and the Loihi widths, and counter_rng's."""
     names = {p.relative_to(PACKAGE).as_posix()
              for p in kernel_cache.kernel_sources("lava_eprop.engine.neurons_fused")}
-    assert {"engine/neurons_fused.py", "engine/neurons.py", "engine/fused.py",
+    assert {"engine/neurons_fused.py", "engine/neurons.py"} <= names
+    names = {p.relative_to(PACKAGE).as_posix()
+             for p in kernel_cache.kernel_sources("lava_eprop.engine.rule_codegen")}
+    assert {"engine/rule_codegen.py", "engine/fused.py", "engine/counter_rng.py",
             "engine/rule_eval.py", "loihi/constants.py"} <= names
-    assert "engine/train.py" not in names
+    assert "engine/train.py" not in names and "engine/network.py" not in names
 
 
 @pytest.mark.parametrize("module", ["lava_eprop.engine.fused", "lava_eprop.reference.compiled"])

@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 from support import small_config, small_problem
 
-from lava_eprop.reference import compiled, eprop
+from lava_eprop.reference import eprop
 from lava_eprop.reference.eprop import batch_gradients
 from lava_eprop.reference.network import Record, leaky_filter, loss_terms, simulate
 from lava_eprop.reference.params import NetParams
-
-pytestmark = pytest.mark.skipif(not compiled.AVAILABLE, reason="numba is not installed")
 
 CASES = [("lif", "regression", 0), ("alif", "classification", 5), ("alif", "regression", 2)]
 

@@ -36,11 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from numba.extending import register_jitable
-except ImportError:  # the NumPy path remains
-    def register_jitable(function):
-        return function
+from numba.extending import register_jitable
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

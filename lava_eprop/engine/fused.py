@@ -69,20 +69,13 @@ Both parts count saturation and wrap-around events (see :data:`COUNTERS`).
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from lava_eprop import kernel_cache  # noqa: F401  keys the numba cache below
 from lava_eprop.engine import rule_eval
 from lava_eprop.loihi import symbols as sym
 from lava_eprop.loihi.constants import W_TRACE
-
-try:
-    import numba
-except ImportError:  # nothing runs without it
-    numba = None
-
-#: Whether the compiled kernel can be used (numba is installed).
-AVAILABLE = numba is not None
 
 #: Counted events, in the order of the counter array: updates of weights,
 #: tag_1 (t) and tag_2 (d) in which a wrap or a saturation acted (32-bit
@@ -176,6 +169,7 @@ CFG_KIND, CFG_T_EPOCH, CFG_GRADED = _positions(CONFIG_FIELDS, "kind", "t_epoch",
 CFG_WEIGHT_EXP, CFG_POST_HISTORY, CFG_DEC_EXP = _positions(
     CONFIG_FIELDS, "weight_exp", "post_history", "dec_exp")
 
+
 def encode_rules(plans, sign_mode) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer tables of compiled rules, for the kernel.
 
@@ -232,181 +226,187 @@ def _table(rows: list, columns: tuple) -> np.ndarray:
     return np.array(rows, np.int64).reshape(-1, len(columns))
 
 
-if AVAILABLE:
-    @numba.njit(cache=True, inline="always")
-    def _wrap32(value):
-        """Two's-complement wrap to 32 bits (an int32 register), as int64."""
-        return np.int64(np.int32(value))
+@numba.njit(cache=True, inline="always")
+def _wrap32(value):
+    """Two's-complement wrap to 32 bits (an int32 register), as int64."""
+    return np.int64(np.int32(value))
 
-    @numba.njit(cache=True, inline="always")
-    def _clip(value, low, high):
-        return min(max(value, low), high)
 
-    @numba.njit(cache=True, inline="always")
-    def _factor_value(raw, factors, f):
-        """``clip(v + c)`` to the factor's width, or ``sgn(v + c)``."""
-        value = raw + factors[f, F_CONST]
-        if factors[f, F_IS_SGN]:
-            return np.int64(value > 0) - np.int64(value < 0)
-        bound = np.int64(1) << factors[f, F_WIDTH]
-        return _clip(value, -bound, bound - 1)
+@numba.njit(cache=True, inline="always")
+def _clip(value, low, high):
+    return min(max(value, low), high)
 
-    @numba.njit(cache=True)
-    def _impulse(trace, impulse_int, impulse_frac, random, counters, counter):
-        """Impulse with stochastic rounding, saturated to the 7-bit trace range."""
-        bumped = trace + np.int64(impulse_int) + np.int64(random < impulse_frac)
-        if bumped > TRACE_MAX or bumped < 0:
-            counters[counter] += 1
-            return _clip(bumped, 0, TRACE_MAX)
-        return bumped
 
-    @numba.njit(cache=True)
-    def _history(history, traces, spike_time, params, t_epoch, r_decay, r_impulse, counters,
-                 counter):
-        """Trace values at within-epoch steps 0..t_epoch into ``history`` (t_epoch + 1, k, n)."""
-        n_traces, n = traces.shape
-        history[0] = traces
-        for t in range(1, t_epoch + 1):
-            for k in range(n_traces):
-                factor, before, after = params[T_DECAY, k], history[t - 1, k], history[t, k]
-                for q in range(n):  # the decay, then (rarely) the impulses
-                    scaled = factor * before[q]  # float64, as Lava
-                    whole = np.floor(scaled)
-                    after[q] = np.int64(whole) + np.int64(r_decay < scaled - whole)
+@numba.njit(cache=True, inline="always")
+def _factor_value(raw, factors, f):
+    """``clip(v + c)`` to the factor's width, or ``sgn(v + c)``."""
+    value = raw + factors[f, F_CONST]
+    if factors[f, F_IS_SGN]:
+        return np.int64(value > 0) - np.int64(value < 0)
+    bound = np.int64(1) << factors[f, F_WIDTH]
+    return _clip(value, -bound, bound - 1)
+
+
+@numba.njit(cache=True)
+def _impulse(trace, impulse_int, impulse_frac, random, counters, counter):
+    """Impulse with stochastic rounding, saturated to the 7-bit trace range."""
+    bumped = trace + np.int64(impulse_int) + np.int64(random < impulse_frac)
+    if bumped > TRACE_MAX or bumped < 0:
+        counters[counter] += 1
+        return _clip(bumped, 0, TRACE_MAX)
+    return bumped
+
+
+@numba.njit(cache=True)
+def _history(history, traces, spike_time, params, t_epoch, r_decay, r_impulse, counters,
+             counter):
+    """Trace values at within-epoch steps 0..t_epoch into ``history`` (t_epoch + 1, k, n)."""
+    n_traces, n = traces.shape
+    history[0] = traces
+    for t in range(1, t_epoch + 1):
+        for k in range(n_traces):
+            factor, before, after = params[T_DECAY, k], history[t - 1, k], history[t, k]
+            for q in range(n):  # the decay, then (rarely) the impulses
+                scaled = factor * before[q]  # float64, as Lava
+                whole = np.floor(scaled)
+                after[q] = np.int64(whole) + np.int64(r_decay < scaled - whole)
+            for q in range(n):
+                if spike_time[q] == t:
+                    after[q] = _impulse(after[q], params[T_IMPULSE_INT, k],
+                                        params[T_IMPULSE_FRAC, k], r_impulse, counters,
+                                        counter + k)
+
+
+@numba.njit(cache=True)
+def _neuron_parts(parts, own_time, history, dep_code, factors, products, side, u,
+                  t_epoch):
+    """Per-neuron part of every product into ``parts`` (n_products, n): the
+    dependency flag of this side (or u), the mantissa (pre side) and this
+    side's saturated factors (one pass over the neurons per factor)."""
+    n = parts.shape[1]
+    for p in range(len(products)):
+        dep = products[p, P_DEPENDENCY]
+        base = products[p, P_MANTISSA] if side == PRE_SIDE else np.int64(1)
+        row = parts[p]
+        if dep == dep_code:
+            for q in range(n):
+                row[q] = base * (own_time[q] > 0)
+        else:
+            if side == POST_SIDE and dep == DEP_U:
+                base *= u
+            for q in range(n):
+                row[q] = base
+        first = products[p, P_FIRST_FACTOR]
+        for f in range(first, first + products[p, P_N_FACTORS]):
+            if factors[f, F_SIDE] != side:
+                continue
+            var = factors[f, F_VAR]
+            if var == VAR_C:  # the constant C
+                value = _factor_value(np.int64(0), factors, f)
                 for q in range(n):
-                    if spike_time[q] == t:
-                        after[q] = _impulse(after[q], params[T_IMPULSE_INT, k],
-                                            params[T_IMPULSE_FRAC, k], r_impulse, counters,
-                                            counter + k)
-
-    @numba.njit(cache=True)
-    def _neuron_parts(parts, own_time, history, dep_code, factors, products, side, u,
-                      t_epoch):
-        """Per-neuron part of every product into ``parts`` (n_products, n): the
-        dependency flag of this side (or u), the mantissa (pre side) and this
-        side's saturated factors (one pass over the neurons per factor)."""
-        n = parts.shape[1]
-        for p in range(len(products)):
-            dep = products[p, P_DEPENDENCY]
-            base = products[p, P_MANTISSA] if side == PRE_SIDE else np.int64(1)
-            row = parts[p]
-            if dep == dep_code:
+                    row[q] *= value
+            elif var == VAR_X0 or var == VAR_Y0:  # x0 or y0 as a factor
                 for q in range(n):
-                    row[q] = base * (own_time[q] > 0)
-            else:
-                if side == POST_SIDE and dep == DEP_U:
-                    base *= u
-                for q in range(n):
-                    row[q] = base
-            first = products[p, P_FIRST_FACTOR]
-            for f in range(first, first + products[p, P_N_FACTORS]):
-                if factors[f, F_SIDE] != side:
-                    continue
-                var = factors[f, F_VAR]
-                if var == VAR_C:  # the constant C
-                    value = _factor_value(np.int64(0), factors, f)
+                    row[q] *= _factor_value(np.int64(own_time[q] > 0), factors, f)
+            else:  # a trace, at the neuron's spike step (its dependency) or t_epoch
+                k = var - (VAR_Y1 if side == POST_SIDE else VAR_X1)  # its trace axis
+                if dep == dep_code:
                     for q in range(n):
-                        row[q] *= value
-                elif var == VAR_X0 or var == VAR_Y0:  # x0 or y0 as a factor
+                        row[q] *= _factor_value(history[own_time[q], k, q], factors, f)
+                else:
                     for q in range(n):
-                        row[q] *= _factor_value(np.int64(own_time[q] > 0), factors, f)
-                else:  # a trace, at the neuron's spike step (its dependency) or t_epoch
-                    k = var - (VAR_Y1 if side == POST_SIDE else VAR_X1)  # its trace axis
-                    if dep == dep_code:
-                        for q in range(n):
-                            row[q] *= _factor_value(history[own_time[q], k, q], factors, f)
-                    else:
-                        for q in range(n):
-                            row[q] *= _factor_value(history[t_epoch, k, q], factors, f)
+                        row[q] *= _factor_value(history[t_epoch, k, q], factors, f)
 
-    @numba.njit(cache=True)
-    def _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand, kind, t_epoch,
-                          post_history, dec_exp, x_params, y_params, rules, products,
-                          factors, counters, pre, post, xh, yh, thresholds):
-        """Learning phase of instance ``i`` up to the synapses (steps 7-10 of the
-        engine's order): trace histories, the per-neuron parts of every product,
-        the stochastic-rounding threshold of every rule."""
-        _history(xh[i], x_traces[i], tx[i], x_params, t_epoch, rand[RAND_X_DECAY],
-                 rand[RAND_X_IMPULSE], counters, _X_COUNTER)
-        x_traces[i] = xh[i, t_epoch]
-        if post_history:
-            _history(yh[i], y_traces[i], ty[i], y_params, t_epoch, rand[RAND_Y_DECAY],
-                     rand[RAND_Y_IMPULSE], counters, _Y_COUNTER)
-            if kind == KIND_2F:  # 2F: the histories' end values; 3F keeps the received y
-                y_traces[i] = yh[i, t_epoch]
-        u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
-        _neuron_parts(pre[i], tx[i], xh[i], DEP_X0, factors, products, PRE_SIDE, u, t_epoch)
-        _neuron_parts(post[i], ty[i], yh[i], DEP_Y0, factors, products, POST_SIDE, u, t_epoch)
-        for r in range(len(rules)):  # r < k / 2^7  <=>  k > floor(r 2^7) for an integer k
-            thresholds[i, r] = np.int64(np.floor(rand[RAND_SYNAPTIC]
-                                                 * (1 << rules[r, R_ROUND_BITS])))
 
-    @numba.njit(cache=True)
-    def step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff, rand,
-             config, x_params, y_params, rules, products, factors, counters, pre, post, xh,
-             yh, thresholds):
-        """One time step of every instance up to the synapses' learning.
+@numba.njit(cache=True)
+def _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand, kind, t_epoch,
+                      post_history, dec_exp, x_params, y_params, rules, products,
+                      factors, counters, pre, post, xh, yh, thresholds):
+    """Learning phase of instance ``i`` up to the synapses (steps 7-10 of the
+    engine's order): trace histories, the per-neuron parts of every product,
+    the stochastic-rounding threshold of every rule."""
+    _history(xh[i], x_traces[i], tx[i], x_params, t_epoch, rand[RAND_X_DECAY],
+             rand[RAND_X_IMPULSE], counters, _X_COUNTER)
+    x_traces[i] = xh[i, t_epoch]
+    if post_history:
+        _history(yh[i], y_traces[i], ty[i], y_params, t_epoch, rand[RAND_Y_DECAY],
+                 rand[RAND_Y_IMPULSE], counters, _Y_COUNTER)
+        if kind == KIND_2F:  # 2F: the histories' end values; 3F keeps the received y
+            y_traces[i] = yh[i, t_epoch]
+    u = np.int64(dec_exp >= 0 and (ts // t_epoch) % (1 << max(dec_exp, 0)) == 0)
+    _neuron_parts(pre[i], tx[i], xh[i], DEP_X0, factors, products, PRE_SIDE, u, t_epoch)
+    _neuron_parts(post[i], ty[i], yh[i], DEP_Y0, factors, products, POST_SIDE, u, t_epoch)
+    for r in range(len(rules)):  # r < k / 2^7  <=>  k > floor(r 2^7) for an integer k
+        thresholds[i, r] = np.int64(np.floor(rand[RAND_SYNAPTIC]
+                                             * (1 << rules[r, R_ROUND_BITS])))
 
-        Returns ``a_out`` (int32). On learning steps it fills what the synapse
-        updates (:mod:`lava_eprop.engine.rule_codegen`) read, given as
-        buffers: per instance the pre and post parts of every product
-        (``pre``, ``post``: n_instances, n_products, n), the x and y trace
-        histories (``xh``, ``yh``: n_instances, t_epoch + 1, traces, n) and
-        the rounding thresholds (n_instances, n_rules); other steps leave them
-        as they are.
 
-        ``ts`` is the step number (1, 2, ...); state arrays are updated in
-        place; ``rand`` (n_instances, len(RANDOM_COLUMNS)) holds this step's
-        random numbers (:data:`RANDOM_COLUMNS`); ``config`` is
-        :data:`CONFIG_FIELDS`.
-        """
-        kind, t_epoch, graded = config[CFG_KIND], config[CFG_T_EPOCH], config[CFG_GRADED]
-        weight_exp, post_history = config[CFG_WEIGHT_EXP], config[CFG_POST_HISTORY]
-        dec_exp = config[CFG_DEC_EXP]
-        n, n_post, n_pre = w.shape
-        k_step = ts % t_epoch or t_epoch
-        a_out = np.empty((n, n_post), np.int32)
-        learning = ts % t_epoch == 0  # all instances learn at the same steps
-        for i in range(n):
-            for j in range(n_post):
-                a_out[i, j] = np.int32(a_buff[i, j])  # a_out port: 32-bit
-                if a_out[i, j] != a_buff[i, j]:
-                    counters[_A_BUFF_COUNTER] += 1
-                a_buff[i, j] = 0
-            for q in range(n_pre):  # graded: w . payload; binary: sum of spiking columns
-                if s_in[i, q] != 0:
-                    payload = s_in[i, q] if graded else np.int64(1)
-                    for j in range(n_post):
-                        a_buff[i, j] += np.int64(w[i, j, q]) * payload
-            for j in range(n_post):
-                acc = _wrap32(a_buff[i, j])  # Lava's int32 dot product (graded)
-                a_buff[i, j] = acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
-            for q in range(n_pre):
-                if s_in[i, q] != 0:
-                    if tx[i, q] > 0:  # repeated pre spike: impulse now, random 0
-                        for k in range(N_PRE_TRACES):
-                            x_traces[i, k, q] = _impulse(
-                                x_traces[i, k, q], x_params[T_IMPULSE_INT, k],
-                                x_params[T_IMPULSE_FRAC, k], 0, counters, _X_COUNTER + k)
-                    tx[i, q] = k_step
-            if kind != KIND_PLAIN:
+@numba.njit(cache=True)
+def step(ts, s_in, bap, y1, y2, y3, w, x_traces, y_traces, tx, ty, y0, a_buff, rand,
+         config, x_params, y_params, rules, products, factors, counters, pre, post, xh,
+         yh, thresholds):
+    """One time step of every instance up to the synapses' learning.
+
+    Returns ``a_out`` (int32). On learning steps it fills what the synapse
+    updates (:mod:`lava_eprop.engine.rule_codegen`) read, given as
+    buffers: per instance the pre and post parts of every product
+    (``pre``, ``post``: n_instances, n_products, n), the x and y trace
+    histories (``xh``, ``yh``: n_instances, t_epoch + 1, traces, n) and
+    the rounding thresholds (n_instances, n_rules); other steps leave them
+    as they are.
+
+    ``ts`` is the step number (1, 2, ...); state arrays are updated in
+    place; ``rand`` (n_instances, len(RANDOM_COLUMNS)) holds this step's
+    random numbers (:data:`RANDOM_COLUMNS`); ``config`` is
+    :data:`CONFIG_FIELDS`.
+    """
+    kind, t_epoch, graded = config[CFG_KIND], config[CFG_T_EPOCH], config[CFG_GRADED]
+    weight_exp, post_history = config[CFG_WEIGHT_EXP], config[CFG_POST_HISTORY]
+    dec_exp = config[CFG_DEC_EXP]
+    n, n_post, n_pre = w.shape
+    k_step = ts % t_epoch or t_epoch
+    a_out = np.empty((n, n_post), np.int32)
+    learning = ts % t_epoch == 0  # all instances learn at the same steps
+    for i in range(n):
+        for j in range(n_post):
+            a_out[i, j] = np.int32(a_buff[i, j])  # a_out port: 32-bit
+            if a_out[i, j] != a_buff[i, j]:
+                counters[_A_BUFF_COUNTER] += 1
+            a_buff[i, j] = 0
+        for q in range(n_pre):  # graded: w . payload; binary: sum of spiking columns
+            if s_in[i, q] != 0:
+                payload = s_in[i, q] if graded else np.int64(1)
                 for j in range(n_post):
-                    if bap[i, j] != 0:
-                        y0[i, j] = True
-                        if ty[i, j] > 0:
-                            for k in range(N_POST_TRACES):
-                                y_traces[i, k, j] = _impulse(
-                                    y_traces[i, k, j], y_params[T_IMPULSE_INT, k],
-                                    y_params[T_IMPULSE_FRAC, k], rand[i, RAND_Y_IMPULSE_EARLY],
-                                    counters, _Y_COUNTER + k)
-                        ty[i, j] = k_step
-            if kind == KIND_3F:
-                for j in range(n_post):
-                    y_traces[i, _Y1, j] = y1[i, j]
-                    y_traces[i, _Y2, j] = y2[i, j]
-                    y_traces[i, _Y3, j] = y3[i, j]
-            if learning:
-                _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand[i], kind, t_epoch,
-                                  post_history, dec_exp, x_params, y_params, rules, products,
-                                  factors, counters, pre, post, xh, yh, thresholds)
-        return a_out
+                    a_buff[i, j] += np.int64(w[i, j, q]) * payload
+        for j in range(n_post):
+            acc = _wrap32(a_buff[i, j])  # Lava's int32 dot product (graded)
+            a_buff[i, j] = acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
+        for q in range(n_pre):
+            if s_in[i, q] != 0:
+                if tx[i, q] > 0:  # repeated pre spike: impulse now, random 0
+                    for k in range(N_PRE_TRACES):
+                        x_traces[i, k, q] = _impulse(
+                            x_traces[i, k, q], x_params[T_IMPULSE_INT, k],
+                            x_params[T_IMPULSE_FRAC, k], 0, counters, _X_COUNTER + k)
+                tx[i, q] = k_step
+        if kind != KIND_PLAIN:
+            for j in range(n_post):
+                if bap[i, j] != 0:
+                    y0[i, j] = True
+                    if ty[i, j] > 0:
+                        for k in range(N_POST_TRACES):
+                            y_traces[i, k, j] = _impulse(
+                                y_traces[i, k, j], y_params[T_IMPULSE_INT, k],
+                                y_params[T_IMPULSE_FRAC, k], rand[i, RAND_Y_IMPULSE_EARLY],
+                                counters, _Y_COUNTER + k)
+                    ty[i, j] = k_step
+        if kind == KIND_3F:
+            for j in range(n_post):
+                y_traces[i, _Y1, j] = y1[i, j]
+                y_traces[i, _Y2, j] = y2[i, j]
+                y_traces[i, _Y3, j] = y3[i, j]
+        if learning:
+            _prepare_learning(i, ts, x_traces, y_traces, tx, ty, rand[i], kind, t_epoch,
+                              post_history, dec_exp, x_params, y_params, rules, products,
+                              factors, counters, pre, post, xh, yh, thresholds)
+    return a_out

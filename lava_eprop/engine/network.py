@@ -138,9 +138,7 @@ class FastNetwork:
         # per group and the readout: events counted in the slots of neurons.NEURON_COUNTERS
         self._neuron_counts = {name: np.zeros(len(neurons.NEURON_COUNTERS), np.int64)
                                for name in [g.name for g in spec.groups] + ["readout"]}
-        if fused and not fused_kernel.AVAILABLE:
-            raise ValueError("fused=True needs numba, which is not installed")
-        self.fused = fused_kernel.AVAILABLE if fused is None else bool(fused)
+        self.fused = True if fused is None else bool(fused)
         self._run_kernels = {}  # the compiled runs, serial or per instance, made on first use
         if self.fused:
             self._init_fused()

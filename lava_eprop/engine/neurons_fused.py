@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 
 from lava_eprop import kernel_cache
-from lava_eprop.engine.fused import AVAILABLE
 from lava_eprop.engine.neurons import (
     CONSTANTS,
     ERROR_STEP,
@@ -208,8 +207,7 @@ def error_table(p: ErrorParams) -> np.ndarray:
     return np.array([int(value) for value in p], np.int64)
 
 
-if AVAILABLE:
-    _module = kernel_cache.load_generated("neuron_kernels", kernel_source())
-    rec_step = _module.rec_step
-    readout_error_step = _module.readout_error_step
+_module = kernel_cache.load_generated("neuron_kernels", kernel_source())
+rec_step = _module.rec_step
+readout_error_step = _module.readout_error_step
 

@@ -21,19 +21,12 @@ compares the bytes.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from lava_eprop import kernel_cache  # keys the numba cache below; loads generated kernels
 from lava_eprop.reference.neurons import REC_STEP
 from lava_eprop.reference.params import NetParams
-
-try:
-    import numba
-except ImportError:  # the NumPy/SciPy paths remain
-    numba = None
-
-#: Whether the compiled kernels can be used (numba is installed).
-AVAILABLE = numba is not None
 
 
 def step_constants(p: NetParams, dtype) -> tuple:
@@ -98,55 +91,56 @@ def rec_step_into(v_, a_, z_, r_, i_syn_, beta_, alpha, rho, v_th, gain, n_ref,
 ''')
 
 
-if AVAILABLE:
-    #: :data:`neurons.REC_STEP` in place (:func:`rec_kernel_source`): state ``v, a, z,
-    #: r`` [B, n] from step ``t-1`` to ``t`` given ``i_syn`` [B, n]; ``z, psi`` also
-    #: into ``rec_*[:, t]`` ([B, T, n]), and ``v, a`` too if ``keep_state`` (else
-    #: ``rec_v``, ``rec_a`` are not touched). ``alpha .. n_ref`` from :func:`step_constants`.
-    rec_step_into = kernel_cache.load_generated("reference_rec_step",
-                                                rec_kernel_source()).rec_step_into
+#: :data:`neurons.REC_STEP` in place (:func:`rec_kernel_source`): state ``v, a, z,
+#: r`` [B, n] from step ``t-1`` to ``t`` given ``i_syn`` [B, n]; ``z, psi`` also
+#: into ``rec_*[:, t]`` ([B, T, n]), and ``v, a`` too if ``keep_state`` (else
+#: ``rec_v``, ``rec_a`` are not touched). ``alpha .. n_ref`` from :func:`step_constants`.
+rec_step_into = kernel_cache.load_generated("reference_rec_step",
+                                            rec_kernel_source()).rec_step_into
 
-    @numba.njit(cache=True)
-    def leaky_filter_into(x, decay, scale, reverse, out):
-        """:func:`network.leaky_filter` along axis 1 of ``x`` [B, T, n] into ``out``
-        (may be ``x``): ``out[t] = scale * x[t] + decay * out[t-1]``, started as
-        ``scale * x[0] + 0`` (lfilter's rounding, signed zeros included)."""
-        zero = out.dtype.type(0.0)
-        batch, steps, size = x.shape
-        for b in range(batch):
-            for k in range(steps):
-                t = steps - 1 - k if reverse else k
-                if k == 0:
-                    for j in range(size):
-                        out[b, t, j] = scale * x[b, t, j] + zero
+
+@numba.njit(cache=True)
+def leaky_filter_into(x, decay, scale, reverse, out):
+    """:func:`network.leaky_filter` along axis 1 of ``x`` [B, T, n] into ``out``
+    (may be ``x``): ``out[t] = scale * x[t] + decay * out[t-1]``, started as
+    ``scale * x[0] + 0`` (lfilter's rounding, signed zeros included)."""
+    zero = out.dtype.type(0.0)
+    batch, steps, size = x.shape
+    for b in range(batch):
+        for k in range(steps):
+            t = steps - 1 - k if reverse else k
+            if k == 0:
+                for j in range(size):
+                    out[b, t, j] = scale * x[b, t, j] + zero
+                continue
+            before = t + 1 if reverse else t - 1
+            for j in range(size):
+                out[b, t, j] = scale * x[b, t, j] + decay * out[b, before, j]
+
+
+@numba.njit(cache=True)
+def post_factor_into(signal, reg, psi, beta, kappa, s_out, rho, adaptive, h):
+    """:func:`eprop._post_factor` into ``h`` (may be ``signal``), all [B, T, n]
+    but ``reg`` [B, n]: ``c = leaky_filter(signal, kappa, s_out, reverse) + reg``; LIF
+    ``h = c psi``; ALIF ``h[t] = (c[t] - lam[t]) psi[t]`` with
+    ``lam[t] = d[t+1] + q[t+1] lam[t+1]``, ``d = (beta c) psi``,
+    ``q = rho - psi beta``, ``lam[T-1] = 0``. One backward pass per trial."""
+    zero = h.dtype.type(0.0)
+    batch, steps, size = signal.shape
+    c = np.empty(size, signal.dtype)
+    lam = np.empty(size, signal.dtype)
+    for b in range(batch):
+        for k in range(steps):
+            t = steps - 1 - k
+            for j in range(size):
+                before = zero if k == 0 else kappa * c[j]
+                c[j] = s_out * signal[b, t, j] + before
+                c_reg = c[j] + reg[b, j]
+                if not adaptive:
+                    h[b, t, j] = c_reg * psi[b, t, j]
                     continue
-                before = t + 1 if reverse else t - 1
-                for j in range(size):
-                    out[b, t, j] = scale * x[b, t, j] + decay * out[b, before, j]
-
-    @numba.njit(cache=True)
-    def post_factor_into(signal, reg, psi, beta, kappa, s_out, rho, adaptive, h):
-        """:func:`eprop._post_factor` into ``h`` (may be ``signal``), all [B, T, n]
-        but ``reg`` [B, n]: ``c = leaky_filter(signal, kappa, s_out, reverse) + reg``; LIF
-        ``h = c psi``; ALIF ``h[t] = (c[t] - lam[t]) psi[t]`` with
-        ``lam[t] = d[t+1] + q[t+1] lam[t+1]``, ``d = (beta c) psi``,
-        ``q = rho - psi beta``, ``lam[T-1] = 0``. One backward pass per trial."""
-        zero = h.dtype.type(0.0)
-        batch, steps, size = signal.shape
-        c = np.empty(size, signal.dtype)
-        lam = np.empty(size, signal.dtype)
-        for b in range(batch):
-            for k in range(steps):
-                t = steps - 1 - k
-                for j in range(size):
-                    before = zero if k == 0 else kappa * c[j]
-                    c[j] = s_out * signal[b, t, j] + before
-                    c_reg = c[j] + reg[b, j]
-                    if not adaptive:
-                        h[b, t, j] = c_reg * psi[b, t, j]
-                        continue
-                    lam_t = zero if k == 0 else lam[j]
-                    h[b, t, j] = (c_reg - lam_t) * psi[b, t, j]
-                    d = c_reg * beta[j] * psi[b, t, j]
-                    q = rho - psi[b, t, j] * beta[j]
-                    lam[j] = d + q * lam_t
+                lam_t = zero if k == 0 else lam[j]
+                h[b, t, j] = (c_reg - lam_t) * psi[b, t, j]
+                d = c_reg * beta[j] * psi[b, t, j]
+                q = rho - psi[b, t, j] * beta[j]
+                lam[j] = d + q * lam_t

@@ -60,7 +60,7 @@ def learning_signal(delta: np.ndarray, fb: np.ndarray, out: np.ndarray | None = 
 
 
 def _post_factor(rec: Record, signal: np.ndarray, reg_signal: np.ndarray,
-                 p: NetParams, fused: bool = compiled.AVAILABLE) -> np.ndarray:
+                 p: NetParams, fused: bool = True) -> np.ndarray:
     """``h_j[t]`` such that ``dE/dW_ji = sum_{b,t} h_j[t] xbar_i[t]``.
 
     ``c[t] = sum_{t'>=t} kappa^(t'-t) s_out L[t'] + R`` weighs ``e[t]``; for
@@ -92,7 +92,7 @@ def _outer_sum(post: np.ndarray, pre: np.ndarray) -> np.ndarray:
 
 
 def batch_gradients(w: Weights, p: NetParams, x: np.ndarray, rec: Record,
-                    loss: LossTerms, fused: bool = compiled.AVAILABLE,
+                    loss: LossTerms, fused: bool = True,
                     scratch: np.ndarray | None = None) -> Grads:
     """e-prop gradient summed over all steps and trials of a batch.
 

@@ -38,7 +38,7 @@ from lava_eprop.reference.params import NetParams, Weights
 
 def leaky_filter(x: np.ndarray, decay: float, scale: float, axis: int = 1,
                  reverse: bool = False, overwrite: bool = False,
-                 fused: bool = compiled.AVAILABLE) -> np.ndarray:
+                 fused: bool = True) -> np.ndarray:
     """``out[t] = decay * out[t-1] + scale * x[t]`` along ``axis`` (zero start).
 
     With ``reverse`` the recursion runs backwards in time:
@@ -117,7 +117,7 @@ def record_buffers(batch: int, steps: int, n_rec: int, dtype=np.float64,
     return {k: np.empty((batch, steps, n_rec), dtype=dtype) for k in names}
 
 
-def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = compiled.AVAILABLE,
+def simulate(w: Weights, p: NetParams, x: np.ndarray, fused: bool = True,
              buffers: dict | None = None) -> Record:
     """Run the network on inputs ``x`` [B, T, n_in] with fixed weights.
 
