@@ -51,10 +51,10 @@ from compilers import compile_plan
 from lava_eprop.config import from_dict, preset_dict
 from lava_eprop.engine.network import FastNetwork
 from lava_eprop.engine.spec import network_spec
-from lava_eprop.engine.train import train_fixed
 from lava_eprop.reference.params import init_weights
-from lava_eprop.reference.train import train_float
 from lava_eprop.tasks import make_task
+from lava_eprop.training.onchip import train_fixed
+from lava_eprop.training.reference import train_float
 
 import numba
 from yardstick import Yardstick

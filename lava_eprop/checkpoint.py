@@ -88,7 +88,7 @@ def eval_iterations(cfg: Config, engine: str, upto: int) -> list[int]:
 def _optimizer_template(cfg: Config, weights: Weights) -> dict:
     """The optimiser state members (names, shapes, dtypes) after a step on ``weights``."""
     from lava_eprop.reference.optim import make_optimizer
-    from lava_eprop.reference.train import _params_of    # the parameters the run trains
+    from lava_eprop.training.reference import _params_of  # the parameters the run trains
 
     params = {k: np.zeros_like(v) for k, v in _params_of(weights, cfg).items()}
     opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate)
@@ -152,7 +152,7 @@ def load_checkpoint(run_dir: str | Path, cfg: Config, engine: str, n_in: int,
     that iteration's lengths; weights and optimiser state have the network's
     shapes and are finite; the random-generator state is a PCG64 state. Unknown
     members are refused. On-chip integer weights (``iw/``) are checked against
-    the network when training resumes (:func:`lava_eprop.engine.train.train_fixed`).
+    the network when training resumes (:func:`lava_eprop.training.onchip.train_fixed`).
     """
     path = Path(run_dir) / CHECKPOINT_NAME
     if not path.is_file():

@@ -136,13 +136,13 @@ def deploy(net: TrainedNetwork, network: str, out_dir: Path | None, learn: bool,
 
     With ``learn`` the trial is one trial of on-chip training: the host puts the
     weights on ``LearningDense``'s even grid before it and, after it, applies the
-    steps on-chip training takes between trials (``engine.train.after_trial``:
+    steps on-chip training takes between trials (``training.onchip.after_trial``:
     the even grid, and the recurrent diagonal back to 0 without
     ``network.self_connections``), so the saved network is what the next trial
     would start from. The summary holds the trial's ``score``
     (:func:`~lava_eprop.inference.task_score`). Nothing is written when
     ``out_dir`` is None."""
-    from lava_eprop.engine.train import (
+    from lava_eprop.training.onchip import (
         after_trial,
         float_weights,
         grid_before_training,

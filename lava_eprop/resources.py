@@ -8,7 +8,7 @@ neuron, input channel and readout:
 
 * ``float`` training simulates the trials of a batch, and the held-out
   trials in chunks of as many (at least
-  :data:`~lava_eprop.reference.train.EVAL_CHUNK`), in the same three
+  :data:`~lava_eprop.training.common.EVAL_CHUNK`), in the same three
   ``[T, n_rec]`` arrays per trial (input drive, spikes, pseudo-derivative);
   the gradient adds one ``[T, n_rec]`` trace and the batch's inputs per
   training trial. Per held-out trial it keeps the inputs as bool, the
@@ -18,7 +18,7 @@ neuron, input channel and readout:
   eligibility trace per synapse instead;
 * on-chip training (``fixed``, ``lava``) runs its trials one at a time, and
   evaluates the held-out trials in the fast engine in chunks of
-  :data:`~lava_eprop.reference.train.EVAL_CHUNK` (integer inputs and records
+  :data:`~lava_eprop.training.common.EVAL_CHUNK` (integer inputs and records
   of spikes and readout); per held-out trial it keeps the inputs, the spikes
   as bool and the readouts of two evaluations, and the loss's temporaries;
   drawing the held-out set takes what it takes for the float reference;
@@ -107,7 +107,7 @@ def _eval_trials(shape: Shape, eval_trials: int) -> int:
 
 def training_estimate(cfg: Config, engine: str) -> Estimate:
     """Peak bytes of ``lava-eprop train --engine engine`` with ``cfg``."""
-    from lava_eprop.reference.train import EVAL_CHUNK  # numba, not needed before
+    from lava_eprop.training.common import EVAL_CHUNK  # numba, not needed before
 
     shape = task_shape(cfg)
     n, t = cfg.network, cfg.training

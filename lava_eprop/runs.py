@@ -12,9 +12,10 @@ from lava_eprop.initial import INIT_WITH_RESUME, load_initial
 from lava_eprop.io import check_output_dir, non_finite, remove_stray_temporaries, write_json
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.network import mean_rate_hz
-from lava_eprop.reference.train import TrainResult, train_float
 from lava_eprop.resources import check_memory, training_estimate
 from lava_eprop.tasks import make_task
+from lava_eprop.training.common import TrainResult
+from lava_eprop.training.reference import train_float
 
 #: files a run writes; RUN_MARKS are those whose presence means a directory holds a run
 RUN_FILES = ("metrics.json", "network.npz", CHECKPOINT_NAME, "loss.png", "raster.png",
@@ -142,17 +143,17 @@ def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress
     feedback of any engine (:mod:`lava_eprop.initial`: what must match);
     a run begun with it resumes with ``resume_dir`` alone.
     ``overflow`` (``count`` or ``fatal``) is the fixed engine's handling of
-    saturation and wrap-around (:func:`lava_eprop.engine.train.train_fixed`).
+    saturation and wrap-around (:func:`lava_eprop.training.onchip.train_fixed`).
     An ``out_dir`` holding another run is refused unless ``force`` (which deletes
     that run's checkpoint) or the run resumes from it (:func:`check_out_dir`);
     temporary files a killed run left there are removed. A NaN or Inf in any
     metric stops with :class:`~lava_eprop.errors.NumericalError` before anything
     is written. ``chip`` trains in the chip's regime
-    (:func:`lava_eprop.engine.train.chip_regime`). A run whose memory estimate
+    (:func:`lava_eprop.training.onchip.chip_regime`). A run whose memory estimate
     (:func:`lava_eprop.resources.training_estimate`, from the config alone) does
     not fit is refused before the task is built. ``progress``: a progress bar on a
     terminal (True), none (False), or a callable given the iterations done
-    (:func:`lava_eprop.reference.train.iteration_bar`).
+    (:func:`lava_eprop.training.common.iteration_bar`).
     """
     if engine not in ENGINES:
         raise UserError(f"engine {engine!r} is not allowed (allowed: {', '.join(ENGINES)})")
@@ -168,7 +169,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress
     if engine != "float":                    # before anything in out_dir is touched
         task.check_spikes(f"--engine {engine}")
     if chip:
-        from lava_eprop.engine.train import chip_regime
+        from lava_eprop.training.onchip import chip_regime
         cfg = chip_regime(cfg, task, engine)
     resume = (load_checkpoint(resume_dir, cfg, engine, task.n_in, task.n_out)
               if resume_dir is not None else None)
@@ -190,7 +191,7 @@ def run_training(cfg: Config, engine: str, out_dir: Path | None = None, progress
                              checkpoint_every=checkpoint_every, resume=resume,
                              initial=initial)
     else:
-        from lava_eprop.engine.train import train_fixed
+        from lava_eprop.training.onchip import train_fixed
         result = train_fixed(cfg, task, engine, progress=progress, checkpoint=write_checkpoint,
                              checkpoint_every=checkpoint_every, resume=resume,
                              overflow=overflow, initial=initial)

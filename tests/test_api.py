@@ -84,7 +84,7 @@ def test_held_out_points_start_at_iteration_0_and_end_at_the_final_evaluation(en
 def test_the_progress_bar_shows_the_latest_loss_and_held_out_score(monkeypatch, engine):
     import tqdm
 
-    import lava_eprop.reference.train as trainer  # both engines' bars: its iteration_bar
+    import lava_eprop.training.common as trainer  # both engines' bars: its iteration_bar
 
     screen = io.StringIO()
 

@@ -223,7 +223,7 @@ def test_resumed_fixed_run_counts_the_saturation_of_the_whole_run(tmp_path):
     """Saturation counts travel in the checkpoint: interrupted + resumed = uninterrupted."""
     from lava_eprop import config
     from lava_eprop.checkpoint import load_checkpoint, save_checkpoint
-    from lava_eprop.engine.train import train_fixed
+    from lava_eprop.training.onchip import train_fixed
     from lava_eprop.tasks import make_task
 
     cfg = config.from_dict({     # 400 Hz inputs into traces sized for 10 Hz: x1 saturates

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from lava_eprop import config
-from lava_eprop.engine.train import train_fixed
-from lava_eprop.reference.train import train_float
 from lava_eprop.tasks import make_task
+from lava_eprop.training.onchip import train_fixed
+from lava_eprop.training.reference import train_float
 
 N, STEPS, N_IN = 10, 12, 4
 HELD = [7, 2, 5]

@@ -10,10 +10,10 @@ import yaml
 from support import cli
 
 from lava_eprop import config
-from lava_eprop.engine.train import train_fixed
 from lava_eprop.network_file import TrainedNetwork, save_network
 from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
+from lava_eprop.training.onchip import train_fixed
 
 # random trials (evidence accumulation), so the data stream depends on the seed's generator
 EA = {"task": {"name": "evidence-accumulation", "n_in": 8, "n_cues": 3, "t_cue": 10,

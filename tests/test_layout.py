@@ -1,10 +1,50 @@
-"""Test modules stand alone: shared scenarios and helpers live in test-support modules
-(``support.py``, ``engine_scenarios.py``, ...) or conftest fixtures, never in another
-test module, so each test file can be run, moved or deleted on its own."""
+"""The layout holds: the models and the fast engine sit below the training drivers,
+and test modules stand alone (shared scenarios and helpers live in test-support
+modules, ``support.py``, ``engine_scenarios.py``, ..., or conftest fixtures, never
+in another test module, so each test file can be run, moved or deleted on its own)."""
 import ast
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
+PACKAGE = TESTS.parent / "lava_eprop"
+
+#: What each lower package may import from the project, besides itself: the fast
+#: engine the Loihi constants and rules, errors, the kernel cache and the plan's
+#: types; the float reference the config it reads its parameters from. Neither
+#: imports the training drivers (lava_eprop.training), the checkpoints, the Lava
+#: graph or the application around them.
+ALLOWED = {
+    "engine": {"lava_eprop.loihi", "lava_eprop.errors", "lava_eprop.kernel_cache",
+               "compilers.plan"},
+    "reference": {"lava_eprop.config", "lava_eprop.errors", "lava_eprop.kernel_cache"},
+}
+
+
+def project_imports(path: Path) -> set[str]:
+    """Project modules ``path`` imports at any depth (``from lava_eprop import x`` as
+    ``lava_eprop.x``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            if node.module in ("lava_eprop", "compilers"):
+                names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in names if name.split(".")[0] in ("lava_eprop", "compilers")
+            and name not in ("lava_eprop", "compilers")}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_lower_packages_import_only_what_is_below_them(package):
+    allowed = ALLOWED[package] | {f"lava_eprop.{package}"}
+    found = {f"{path.name} imports {name}"
+             for path in sorted((PACKAGE / package).glob("*.py"))
+             for name in project_imports(path)
+             if not any(name == a or name.startswith(a + ".") for a in allowed)}
+    assert not found, sorted(found)
 
 
 def imported_modules(path: Path) -> set[str]:

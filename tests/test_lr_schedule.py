@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from lava_eprop import config
-from lava_eprop.engine import train as train_module
-from lava_eprop.engine.train import scale_trial_change, train_fixed
-from lava_eprop.reference.train import lr_factor
 from lava_eprop.tasks import make_task
+from lava_eprop.training import onchip as train_module
+from lava_eprop.training.common import lr_factor
+from lava_eprop.training.onchip import scale_trial_change, train_fixed
 
 SMALL = {"task": {"name": "pattern-generation", "n_in": 12, "n_steps": 60},
          "network": {"n_rec": 12},
@@ -72,7 +72,7 @@ def test_set_overrides_keys_and_refuses_bad_ones_in_one_line():
 def test_chip_regime_gives_the_float_model_the_chips_rate_in_float_units():
     """EA's float loss averages the error over the recall window (150 steps), the
     chip sums it: the chip's 0.005 is 0.75 in float units; regression keeps eta."""
-    from lava_eprop.engine.train import chip_regime
+    from lava_eprop.training.onchip import chip_regime
 
     ea = config.load("evidence-accumulation")
     assert ea.task["recall_duration"] == 150

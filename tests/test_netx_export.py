@@ -8,7 +8,6 @@ import pytest
 from support import cli
 
 from lava_eprop.config import from_dict
-from lava_eprop.engine.train import train_fixed
 from lava_eprop.errors import UserError
 from lava_eprop.inference import integer_spec
 from lava_eprop.lava_graph import LavaGraph
@@ -17,6 +16,7 @@ from lava_eprop.netx_export import write_netx
 from lava_eprop.netx_run import run_netx
 from lava_eprop.reference.params import init_weights
 from lava_eprop.tasks import make_task
+from lava_eprop.training.onchip import train_fixed
 
 CONFIG = {"task": {"name": "pattern-generation", "n_in": 20, "n_steps": 200},
           "network": {"n_rec": 16, "v_th": 0.03, "tau_m": 30.0, "input_scaling": True,

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from lava_eprop.config import from_dict
-from lava_eprop.engine.train import train_fixed
 from lava_eprop.quant.report import Settings, quant_report
 from lava_eprop.reference.params import net_params
-from lava_eprop.reference.train import evaluate, train_float
 from lava_eprop.tasks import make_task
+from lava_eprop.training.onchip import train_fixed
+from lava_eprop.training.reference import evaluate, train_float
 
 ITERATIONS, BATCH = 4, 1
 

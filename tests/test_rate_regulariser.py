@@ -20,8 +20,8 @@ from lava_eprop.config import from_dict, preset_dict
 from lava_eprop.reference.bptt import autograd_gradients
 from lava_eprop.reference.eprop import OnlineEprop, batch_gradients
 from lava_eprop.reference.network import loss_terms, simulate
-from lava_eprop.reference.train import train_float
 from lava_eprop.tasks import make_task
+from lava_eprop.training.reference import train_float
 
 C_REG, F0_HZ = 40.0, 10.0
 CONVENTIONS = list(itertools.product(("batch", "sequence"), (False, True)))

@@ -19,8 +19,9 @@ from lava_eprop import config
 from lava_eprop.reference.eprop import batch_gradients
 from lava_eprop.reference.network import loss_terms, record_buffers, simulate
 from lava_eprop.reference.params import init_weights, net_params
-from lava_eprop.reference.train import Buffers, evaluate, score
 from lava_eprop.tasks import make_task
+from lava_eprop.training.common import score
+from lava_eprop.training.reference import Buffers, evaluate
 
 TASKS = {
     "evidence-accumulation": {"name": "evidence-accumulation", "n_in": 12, "t_cue": 20,

@@ -35,13 +35,13 @@ from lava_eprop.tasks import make_task
 kind = sys.argv[1]
 cfg = config.from_dict(json.loads(sys.argv[2])) if kind != "run" else None
 if kind == "float":
-    from lava_eprop.reference.train import train_float
+    from lava_eprop.training.reference import train_float
     train_float(cfg.with_overrides(eval_trials=1), make_task(cfg), progress=False)
     task = make_task(cfg)
     tracemalloc.start()
     train_float(cfg, task, progress=False)
 elif kind == "fixed":
-    from lava_eprop.engine.train import train_fixed
+    from lava_eprop.training.onchip import train_fixed
     train_fixed(cfg.with_overrides(eval_trials=1), make_task(cfg), progress=False)
     task = make_task(cfg)
     tracemalloc.start()

@@ -219,7 +219,7 @@ def test_the_progress_bar_counts_every_runs_iterations(jobs, monkeypatch, tmp_pa
     """The bar of ``train --seeds`` advances by iteration, not by finished run: two
     runs of 4 iterations count 8, in a pool of two workers as in one process,
     and a resumed multi-run starts from what its finished runs did."""
-    import lava_eprop.reference.train  # noqa: F401  (binds the real tqdm for the runs' bars)
+    import lava_eprop.training.common  # noqa: F401  (binds the real tqdm for the runs' bars)
     bars = []
     monkeypatch.setattr("tqdm.tqdm", lambda *a, **k: bars.append(_Bar(*a, **k)) or bars[-1])
     kwargs = dict(seeds="0,1", iterations=4, settings=SMALL_SETTINGS, jobs=jobs)

@@ -2,7 +2,7 @@
 import numpy as np
 from lava.utils.weightutils import SignMode, truncate_weights
 
-from lava_eprop.engine.train import onto_weight_grid
+from lava_eprop.training.onchip import onto_weight_grid
 
 
 def test_grid_weights_survive_lavas_first_step_truncation():

@@ -43,8 +43,8 @@ from lava_eprop.reference.network import (
 )
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.params import NetParams, Weights
-from lava_eprop.reference.train import Evaluation, score
 from lava_eprop.tasks import Batch
+from lava_eprop.training.common import Evaluation, score
 
 
 class Trial(NamedTuple):

@@ -37,12 +37,6 @@ from compilers import compile_plan
 from lava_eprop import __version__
 from lava_eprop.engine.network import READOUT
 from lava_eprop.engine.spec import error_steps, network_spec
-from lava_eprop.engine.train import (
-    after_trial,
-    grid_before_training,
-    trial_feedback,
-    zero_autapses,
-)
 from lava_eprop.errors import NumericalError, UserInputWarning
 from lava_eprop.io import non_finite, write_json
 from lava_eprop.quant import metrics as qm
@@ -52,6 +46,12 @@ from lava_eprop.quant.twin import Arith, twin_weights
 from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.reference.params import init_weights, net_params
 from lava_eprop.tasks import make_task
+from lava_eprop.training.onchip import (
+    after_trial,
+    grid_before_training,
+    trial_feedback,
+    zero_autapses,
+)
 
 SCHEMA_VERSION = 1
 

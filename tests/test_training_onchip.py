@@ -16,10 +16,10 @@ from click.testing import CliRunner
 
 from lava_eprop import config
 from lava_eprop.cli import cli, main
-from lava_eprop.engine import train as train_module
-from lava_eprop.engine.train import train_fixed, zero_autapses
 from lava_eprop.reference.network import mean_rate_hz
 from lava_eprop.tasks import make_task
+from lava_eprop.training import onchip as train_module
+from lava_eprop.training.onchip import train_fixed, zero_autapses
 
 SMALL = {"task": {"name": "pattern-generation", "n_in": 12, "n_steps": 80},
          "network": {"n_rec": 12, "v_th": 0.03, "tau_m": 30.0, "input_scaling": True,

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
 from lava_eprop.checkpoint import TrainState
 from lava_eprop.config import Config
@@ -24,50 +22,27 @@ from lava_eprop.reference.network import (
     Record,
     error_steps_per_sequence,
     loss_terms,
-    predictions,
     record_buffers,
     simulate,
     single_thread_blas,
-    with_single_thread_blas,
     softmax,
     task_loss,
-    trial_labels,
+    with_single_thread_blas,
 )
 from lava_eprop.reference.neurons import initial_state, rec_step
 from lava_eprop.reference.optim import make_optimizer
 from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
 from lava_eprop.tasks import Batch, Task
-
-#: Held-out trials :func:`evaluate` simulates at once.
-EVAL_CHUNK = 32
-
-
-@dataclass
-class Evaluation:
-    """Loss and score of a network on a fixed set of trials, and its ``record``
-    (:func:`evaluate` keeps of it the readout ``y`` of every trial and, if asked, the
-    spikes ``z`` as bool; the other fields are None)."""
-
-    loss: float
-    nmse: float | None
-    accuracy: float | None
-    record: Record
-    batch: Batch
-
-
-@dataclass
-class TrainResult:
-    """What a training run produced."""
-
-    weights: Weights
-    initial_weights: Weights
-    initial: Evaluation      # the float reference keeps its readout, not its spikes
-    final: Evaluation
-    loss_curve: list = field(default_factory=list)
-    eval_curve: list = field(default_factory=list)
-    seconds: float = 0.0
-    steps_simulated: int = 0
-    saturation: dict | None = None    # fixed-point engine: saturation/wrap events per variable
+from lava_eprop.training.common import (
+    EVAL_CHUNK,
+    Evaluation,
+    TrainResult,
+    check_evaluation,
+    iteration_bar,
+    lr_factor,
+    score,
+    show_progress,
+)
 
 
 @with_single_thread_blas
@@ -98,21 +73,6 @@ def evaluate(w: Weights, p: NetParams, task: Task, batch: Batch,
     return score(rec, batch, task.kind, task_loss(y, batch.targets, batch.mask, task.kind)[0])
 
 
-def score(rec: Record, batch: Batch, kind: str, loss: float) -> Evaluation:
-    """The :class:`Evaluation` of a recorded run: NMSE (regression: MSE over masked
-    steps / target variance) or accuracy (classification: decision per trial)."""
-    nmse = accuracy = None
-    if kind == "regression":
-        m = batch.mask
-        with np.errstate(divide="ignore", invalid="ignore"):   # constant targets: inf or
-            nmse = float(np.mean((rec.y[m] - batch.targets[m]) ** 2)    # NaN, which the
-                         / np.var(batch.targets[m]))                    # callers refuse
-    else:
-        accuracy = float(np.mean(predictions(rec.y, batch.mask)
-                                 == trial_labels(batch.targets, batch.mask)))
-    return Evaluation(loss, nmse, accuracy, rec, batch)
-
-
 def reg_conventions(cfg: Config) -> dict:
     """The regulariser's conventions of ``cfg.training`` as
     :func:`~lava_eprop.reference.network.loss_terms` and
@@ -136,13 +96,6 @@ def _grads_of(g: Grads, params: dict) -> dict:
     if "fb" in params:
         grads["fb"] = g.w_out.T
     return grads
-
-
-def lr_factor(training, iteration: int) -> float:
-    """The learning-rate schedule's factor at ``iteration`` (0-based):
-    ``lr_decay^(iteration // lr_decay_every)``; the float optimiser's rate and
-    the on-chip host's scaling of each trial's weight change both use it."""
-    return training.lr_decay ** (iteration // training.lr_decay_every)
 
 
 class _Updater:
@@ -243,54 +196,6 @@ def _check_finite(w: Weights, loss: float, iteration: int) -> None:
         if not np.all(np.isfinite(arr)):
             raise NumericalError(f"iteration {iteration}: weights {name} contain NaN or Inf; "
                                  "lower training.learning_rate")
-
-
-def check_evaluation(ev: Evaluation, when: str) -> Evaluation:
-    """``ev`` if its held-out loss and score are finite; NumericalError naming ``when``."""
-    score = ev.nmse if ev.nmse is not None else ev.accuracy
-    if not (np.isfinite(ev.loss) and np.isfinite(score)):
-        raise NumericalError(f"{when}: the held-out loss became {ev.loss} and the score "
-                             f"{score} (NaN or Inf); check training.learning_rate, "
-                             "network.dt and that the targets vary")
-    return ev
-
-
-class _Counted:
-    """An iteration bar that also calls ``tick(1)`` after each iteration's body."""
-
-    def __init__(self, bar, tick: Callable[[int], None]):
-        self.bar, self.tick = bar, tick
-
-    def __iter__(self):
-        for it in self.bar:
-            yield it
-            self.tick(1)
-
-    def set_postfix(self, *args, **kwargs) -> None:
-        self.bar.set_postfix(*args, **kwargs)
-
-
-def iteration_bar(progress, first: int, total: int, desc: str):
-    """The training loop over iterations ``first .. total - 1``: a tqdm bar (shown on a
-    terminal) when ``progress`` is True, hidden when False. A callable ``progress``
-    hides it and is called with ``first`` at once and with 1 after each iteration
-    (``train --seeds``' workers count their iterations into one bar)."""
-    bar = tqdm(range(first, total), desc=desc, unit="it", initial=first, total=total,
-               disable=None if progress is True else True, leave=False)
-    if not callable(progress):
-        return bar
-    progress(first)
-    return _Counted(bar, progress)
-
-
-def show_progress(bar, loss: float, result: TrainResult, kind: str) -> None:
-    """The progress bar's postfix: the latest training loss and the latest held-out
-    score (``nmse`` or ``acc``; before the first evaluation during training, the
-    initial one)."""
-    initial = result.initial.nmse if kind == "regression" else result.initial.accuracy
-    held_out = result.eval_curve[-1][2] if result.eval_curve else initial
-    name = "held_nmse" if kind == "regression" else "held_acc"
-    bar.set_postfix({"loss": f"{loss:.4g}", name: f"{held_out:.3g}"}, refresh=False)
 
 
 @with_single_thread_blas

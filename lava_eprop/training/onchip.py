@@ -48,7 +48,7 @@ from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.initial import INIT_WITH_RESUME, check_initial
 from lava_eprop.reference.network import Record, loss_terms, task_loss
 from lava_eprop.reference.params import Weights, init_weights
-from lava_eprop.reference.train import (
+from lava_eprop.training.common import (
     EVAL_CHUNK,
     Evaluation,
     TrainResult,
@@ -120,7 +120,7 @@ def scale_trial_change(before: dict, after: dict, factor: float, seed: int,
     rules can write (``2^-7``), so a decaying learning rate cannot shrink
     them without shrinking the tag's or the readout trace's resolution. The
     host instead scales each trial's weight change by ``factor``
-    (:func:`lava_eprop.reference.train.lr_factor`, the float optimiser's
+    (:func:`lava_eprop.training.common.lr_factor`, the float optimiser's
     schedule) when it reads the weights between trials, as it does for the
     even grid: ``SR`` rounds stochastically, up with probability equal to the
     fraction (key ``[seed, trial, SCHEDULE]``), so the expected change is

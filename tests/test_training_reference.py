@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from lava_eprop import config
-from lava_eprop.reference.train import _Updater, train_float
 from lava_eprop.tasks import make_task
+from lava_eprop.training.reference import _Updater, train_float
 
 
 def small(feedback="symmetric", **training):
