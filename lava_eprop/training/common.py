@@ -2,9 +2,9 @@
 
 :mod:`lava_eprop.training.reference` trains the float reference and
 :mod:`lava_eprop.training.onchip` the integer network on chip (fast engine or
-Lava graph); both return a :class:`TrainResult` whose held-out
-:class:`Evaluation`\ s are scored by :func:`score`, follow the learning-rate
-schedule of :func:`lr_factor` and show their iterations with
+Lava graph); both return a :class:`TrainResult`, score their held-out
+evaluations (:class:`Evaluation`) with :func:`score`, follow the
+learning-rate schedule of :func:`lr_factor` and show their iterations with
 :func:`iteration_bar`.
 """
 from __future__ import annotations
