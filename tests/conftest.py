@@ -1,4 +1,5 @@
-"""The ``lava`` marker and the core suite's collection; the ``rel_err`` fixture.
+"""The ``lava`` marker and the core suite's collection; the ``rel_err`` fixture; one
+numba thread per test process.
 
 Tests that need the Python 3.10 set-up (lava-nc, and PyTorch of the dl extra)
 carry the ``lava`` marker: every test of a module that imports Lava, its
@@ -19,6 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+#: One numba thread per test process (unless NUMBA_NUM_THREADS is set): pytest-xdist
+#: already runs a process per core, and with more threads every compiled run of
+#: several instances is the parallel kernel, which takes about six times the serial
+#: kernel's compile time. Both give the same integers;
+#: ``test_engine_parallel.py`` checks that in subprocesses with 1 and 2 threads.
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 CORE_ONLY = os.environ.get("LAVA_EPROP_CORE_TESTS") == "1"
 _NEEDS_LAVA = re.compile(

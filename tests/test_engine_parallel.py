@@ -3,7 +3,9 @@
 ``FastNetwork.run`` runs instances in parallel (one thread per instance
 chunk) with more than one thread; that must give the integers of the serial
 loop. Each case runs in a subprocess, since numba's thread count is fixed
-when its thread pool starts.
+when its thread pool starts. The rest of the suite runs on one numba thread
+(``conftest.py``), so this module is where the parallel run is checked: on a
+network of two groups (LIF and ALIF) under the stochastic model.
 """
 from __future__ import annotations
 
@@ -26,18 +28,22 @@ def _network():
     from lava_eprop.engine.spec import network_spec
     from lava_eprop.reference.params import init_weights
 
-    raw = preset_dict("pattern-generation")
-    raw["task"].update(n_in=N_IN, n_steps=STEPS)
-    raw["network"]["n_rec"] = N_REC
+    # two groups (LIF and ALIF: the run copies each group's spikes into the layer's)
+    # and the stochastic model (each instance's rows of every per-instance argument)
+    raw = preset_dict("evidence-accumulation")
+    raw["task"]["n_in"] = N_IN
+    raw["network"].update(n_rec=N_REC, n_adaptive=N_REC // 2, tau_a=200.0)
+    raw.setdefault("fixed_point", {})["rounding"] = "stochastic"
     cfg = from_dict(raw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = compile_plan(cfg)
     rng = np.random.default_rng(5)
-    spec = network_spec(cfg, plan, init_weights(cfg, N_IN, 1, rng), N_IN, 1, False)
+    spec = network_spec(cfg, plan, init_weights(cfg, N_IN, 2, rng), N_IN, 2, True,
+                        n_steps=STEPS)
     inputs = (rng.random((N_INSTANCES, STEPS, N_IN)) < 0.2).astype(np.int64)
-    targets = spec.targets(0.5 * np.sin(np.arange(STEPS) / 5.0)[:, None], STEPS)
-    return spec, inputs, np.broadcast_to(targets, (N_INSTANCES,) + targets.shape)
+    targets = np.stack([spec.targets(np.full(STEPS, k % 2), STEPS) for k in range(N_INSTANCES)])
+    return spec, inputs, targets
 
 
 def _outcome(net, records: dict, k: int) -> dict:
