@@ -11,7 +11,6 @@ engine with ``rounding="stochastic"``.
 """
 from __future__ import annotations
 
-import time
 import zlib
 from types import SimpleNamespace
 
@@ -48,10 +47,10 @@ def _compare_with_lava(name, steps, seed=0, rng_seed=11, rounding="lava"):
     lava = run_lava_learning_dense(weights=weights, learning_rule=sc.rule(rng_seed),
                                    s_in=s_in, s_in_bap=bap, y=y,
                                    stochastic=rounding == "stochastic", **kwargs)
-    for fused in (True, False):  # the kernels compiled and interpreted
+    for compiled in (True, False):  # the kernels compiled and interpreted
         engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(rng_seed),
-                                     fused=fused, rounding=rounding, **kwargs)
-        assert engine.fused == fused
+                                     fused=compiled, rounding=rounding, **kwargs)
+        assert engine.fused == compiled
         _assert_same_every_step(run_engine_steps(engine, inputs), lava)
     # the run must actually learn, or the comparison proves little
     assert not np.array_equal(lava["weights"][0], lava["weights"][-1])
@@ -172,47 +171,3 @@ def test_synapse_update_equals_lavas_bit_approximate_applier(rule_str):
                    np.zeros(len(fused.COUNTERS), np.int64), t_epoch, np.zeros(1, np.int64))
         expected = _lava_epoch_end(rule, state, xh, yh, tx, ty, random)
         np.testing.assert_array_equal(w[0], expected)
-
-
-def test_engine_is_faster_than_lava():
-    """Same 100x100 e-prop synapse, 200 steps; prints steps/s (no timing assertion)."""
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.dense.process import LearningDense
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-
-    steps, n = 200, 100
-    sc = SCENARIOS["eprop_3f"]
-    rng = np.random.default_rng(5)
-    weights = rng.integers(-100, 100, (n, n))
-    s_in = (rng.random((steps + 5, n)) < 0.1).astype(int)
-    bap = (rng.random((steps + 5, n)) < 0.1).astype(int)
-    y = [rng.integers(0, 128, (steps + 5, n)) for _ in range(3)]
-
-    dense = LearningDense(weights=weights, learning_rule=sc.rule(1))
-    for values, port in zip([s_in, bap] + y, [dense.s_in, dense.s_in_bap, dense.s_in_y1,
-                                              dense.s_in_y2, dense.s_in_y3]):
-        Source(data=values.T.astype(np.int32)).s_out.connect(port)
-    dense.a_out.connect(Sink(shape=(n,), buffer=1).a_in)
-    try:
-        dense.run(condition=RunSteps(num_steps=5), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        start = time.perf_counter()
-        dense.run(condition=RunSteps(num_steps=steps),
-                  run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        lava_rate = steps / (time.perf_counter() - start)
-    finally:
-        dense.stop()
-
-    rates = {}
-    for n_instances in (1, 32):
-        engine = LearningDenseEngine(weights=weights, learning_rule=sc.rule(1),
-                                     n_instances=n_instances)
-        start = time.perf_counter()
-        for k in range(steps):
-            engine.step(s_in[k], bap[k], y[0][k], y[1][k], y[2][k])
-        rates[n_instances] = steps / (time.perf_counter() - start)
-    print(f"\nLearningDense 100x100, 3-factor rule: Lava {lava_rate:.0f} steps/s; "
-          f"engine x1 {rates[1]:.0f} steps/s ({rates[1] / lava_rate:.1f}x); "
-          f"engine x32 {rates[32]:.0f} steps/s = {32 * rates[32]:.0f} instance-steps/s "
-          f"({32 * rates[32] / lava_rate:.1f}x)")
