@@ -1,6 +1,6 @@
 """BPTT (PyTorch autograd) gives the same weights whatever number of threads torch
 uses, as the e-prop float reference does with BLAS threads
-(``tests/test_float_threads.py``): ``train --seeds`` gives each worker its share
+(``tests/test_reference_threads.py``): ``train --seeds`` gives each worker its share
 of the cores, and its runs must equal the single runs."""
 from __future__ import annotations
 

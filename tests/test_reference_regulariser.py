@@ -2,7 +2,7 @@
 
 Expected values come from the conventions' formulas (docs/float-reference.md),
 differentiated by PyTorch autograd, the independent judge of
-test_eprop_exactness.py. With rates ``f`` in spikes per ms over ``T`` steps of
+test_reference_eprop_exactness.py. With rates ``f`` in spikes per ms over ``T`` steps of
 ``dt`` ms, ``B`` sequences and ``n_err`` masked steps per sequence:
 
 * batch rate:    ``E = c/2 sum_j (f_j - f0)^2``, ``f_j = sum_{b,t} z / (B T dt)``
