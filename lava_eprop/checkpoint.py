@@ -87,10 +87,9 @@ def eval_iterations(cfg: Config, engine: str, upto: int) -> list[int]:
 
 def _optimizer_template(cfg: Config, weights: Weights) -> dict:
     """The optimiser state members (names, shapes, dtypes) after a step on ``weights``."""
-    from lava_eprop.reference.optim import make_optimizer
-    from lava_eprop.training.reference import _params_of  # the parameters the run trains
+    from lava_eprop.reference.optim import make_optimizer, trained_parameters
 
-    params = {k: np.zeros_like(v) for k, v in _params_of(weights, cfg).items()}
+    params = {k: np.zeros_like(v) for k, v in trained_parameters(weights, cfg).items()}
     opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate)
     opt.step(params, {k: np.zeros_like(v) for k, v in params.items()})
     return {k: np.asarray(v) for k, v in opt.state().items()}

@@ -8,7 +8,7 @@ neuron, input channel and readout:
 
 * ``float`` training simulates the trials of a batch, and the held-out
   trials in chunks of as many (at least
-  :data:`~lava_eprop.training.common.EVAL_CHUNK`), in the same three
+  :data:`EVAL_CHUNK`), in the same three
   ``[T, n_rec]`` arrays per trial (input drive, spikes, pseudo-derivative);
   the gradient adds one ``[T, n_rec]`` trace and the batch's inputs per
   training trial. Per held-out trial it keeps the inputs as bool, the
@@ -18,7 +18,7 @@ neuron, input channel and readout:
   eligibility trace per synapse instead;
 * on-chip training (``fixed``, ``lava``) runs its trials one at a time, and
   evaluates the held-out trials in the fast engine in chunks of
-  :data:`~lava_eprop.training.common.EVAL_CHUNK` (integer inputs and records
+  :data:`EVAL_CHUNK` (integer inputs and records
   of spikes and readout); per held-out trial it keeps the inputs, the spikes
   as bool and the readouts of two evaluations, and the loss's temporaries;
   drawing the held-out set takes what it takes for the float reference;
@@ -43,6 +43,10 @@ import numpy as np
 from lava_eprop.config import Config
 from lava_eprop.errors import UserError
 from lava_eprop.tasks import Shape, task_shape
+
+#: Held-out trials an evaluation simulates at once (both trainers): it bounds the
+#: memory of an evaluation, whatever the number of held-out trials.
+EVAL_CHUNK = 32
 
 #: fraction of the available memory a run may plan to use
 BUDGET = 0.8
@@ -107,8 +111,6 @@ def _eval_trials(shape: Shape, eval_trials: int) -> int:
 
 def training_estimate(cfg: Config, engine: str) -> Estimate:
     """Peak bytes of ``lava-eprop train --engine engine`` with ``cfg``."""
-    from lava_eprop.training.common import EVAL_CHUNK  # numba, not needed before
-
     shape = task_shape(cfg)
     n, t = cfg.network, cfg.training
     held = _eval_trials(shape, t.eval_trials)

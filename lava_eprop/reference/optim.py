@@ -108,3 +108,15 @@ def make_optimizer(name: str, lr: float, adam: str = "tf1"):
     """``sgd`` or ``adam`` (in the form ``adam``, see :data:`ADAM_FORMS`) with
     learning rate ``lr``."""
     return SGD(lr) if name == "sgd" else Adam(lr, form=adam)
+
+
+def trained_parameters(w, cfg) -> dict:
+    """The arrays the optimiser updates, views into the float weights ``w``: ``w_in``,
+    ``w_rec``, ``w_out``, ``b_out`` with ``network.readout_bias`` and ``fb`` with
+    adaptive feedback (``training.feedback``)."""
+    params = {"w_in": w.w_in, "w_rec": w.w_rec, "w_out": w.w_out}
+    if cfg.network.readout_bias:
+        params["b_out"] = w.b_out
+    if cfg.training.feedback == "adaptive":
+        params["fb"] = w.fb
+    return params

@@ -21,10 +21,6 @@ from lava_eprop.reference.params import Weights
 from lava_eprop.tasks import Batch
 
 
-#: Held-out trials an evaluation simulates at once (both trainers).
-EVAL_CHUNK = 32
-
-
 @dataclass
 class Evaluation:
     """Loss and score of a network on a fixed set of trials, and its ``record``

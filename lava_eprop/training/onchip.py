@@ -48,8 +48,8 @@ from lava_eprop.errors import NumericalError, UserError
 from lava_eprop.initial import INIT_WITH_RESUME, check_initial
 from lava_eprop.reference.network import Record, loss_terms, task_loss
 from lava_eprop.reference.params import Weights, init_weights
+from lava_eprop.resources import EVAL_CHUNK
 from lava_eprop.training.common import (
-    EVAL_CHUNK,
     Evaluation,
     TrainResult,
     check_evaluation,

@@ -30,11 +30,11 @@ from lava_eprop.reference.network import (
     with_single_thread_blas,
 )
 from lava_eprop.reference.neurons import initial_state, rec_step
-from lava_eprop.reference.optim import make_optimizer
+from lava_eprop.reference.optim import make_optimizer, trained_parameters
 from lava_eprop.reference.params import NetParams, Weights, init_weights, net_params
+from lava_eprop.resources import EVAL_CHUNK
 from lava_eprop.tasks import Batch, Task
 from lava_eprop.training.common import (
-    EVAL_CHUNK,
     Evaluation,
     TrainResult,
     check_evaluation,
@@ -81,16 +81,6 @@ def reg_conventions(cfg: Config) -> dict:
     return dict(reg_rate_over=t.reg_rate_over, reg_per_error_step=t.reg_per_error_step)
 
 
-def _params_of(w: Weights, cfg: Config) -> dict:
-    """The arrays the optimiser updates (views into ``w``)."""
-    params = {"w_in": w.w_in, "w_rec": w.w_rec, "w_out": w.w_out}
-    if cfg.network.readout_bias:
-        params["b_out"] = w.b_out
-    if cfg.training.feedback == "adaptive":
-        params["fb"] = w.fb
-    return params
-
-
 def _grads_of(g: Grads, params: dict) -> dict:
     grads = {k: getattr(g, k) for k in params if k != "fb"}
     if "fb" in params:
@@ -103,7 +93,7 @@ class _Updater:
 
     def __init__(self, w: Weights, cfg: Config):
         self.w, self.cfg = w, cfg
-        self.params = _params_of(w, cfg)
+        self.params = trained_parameters(w, cfg)
         self.opt = make_optimizer(cfg.training.optimizer, cfg.training.learning_rate,
                                   cfg.training.adam)
 
