@@ -44,7 +44,7 @@ from lava_eprop.engine.rule_codegen import ROUNDINGS
 N_POST, N_PRE = 10, 10
 
 
-def _engine(rule: str, rounding: str, *, t: int, d: int = 0, seed: int = 0, fused=None):
+def _engine(rule: str, rounding: str, *, t: int, d: int = 0, seed: int = 0, fused=True):
     return LearningDenseEngine(weights=np.zeros((N_POST, N_PRE), int),
                                learning_rule=Loihi2FLearningRule(dw=rule, rng_seed=seed),
                                tag_1=np.full((N_POST, N_PRE), t),

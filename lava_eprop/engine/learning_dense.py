@@ -137,7 +137,7 @@ class LearningDenseEngine:
                  sign_mode: SignMode = SignMode.MIXED, num_message_bits: int = 0,
                  graded_spike_cfg: GradedSpikeCfg = GradedSpikeCfg.USE_REGULAR_IMPULSE,
                  rng_seeds: Sequence[int] | None = None,
-                 fused: bool | None = None, rounding: str = "lava") -> None:
+                 fused: bool = True, rounding: str = "lava") -> None:
         if rounding not in rule_codegen.ROUNDINGS:
             raise ValueError(f"rounding must be one of {rule_codegen.ROUNDINGS}, "
                              f"got {rounding!r}")
@@ -191,7 +191,7 @@ class LearningDenseEngine:
         self.a_buff = np.zeros(post, np.int64)
         self.time_step = 0
         self._counts = np.zeros(len(fused_kernel.COUNTERS), np.int64)
-        self.fused = True if fused is None else bool(fused)
+        self.fused = bool(fused)
         self.rounding = rounding
         self._init_kernel()
 

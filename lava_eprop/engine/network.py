@@ -62,7 +62,6 @@ _RECORDABLE = {**{name: i for i, name in enumerate(neurons.RecState._fields)},
                **{name: i for i, name in enumerate(_READOUT_RECORDS)}}
 
 
-
 def _with_item(items: tuple, index: int, value) -> tuple:
     return items[:index] + (value,) + items[index + 1:]
 
@@ -114,7 +113,7 @@ class FastNetwork:
     READOUT_COUNTERS = {"readout.u": "u", "readout.v": "v", "error.e": "e", "error.y3": "e_y3"}
 
     def __init__(self, spec: NetworkSpec, n_instances: int = 1, seed: int = 0,
-                 fused: bool | None = None, learn: bool = True) -> None:
+                 fused: bool = True, learn: bool = True) -> None:
         self.spec = spec
         self.n_instances = n_instances
         self.learn = learn
@@ -138,7 +137,7 @@ class FastNetwork:
         # per group and the readout: events counted in the slots of neurons.NEURON_COUNTERS
         self._neuron_counts = {name: np.zeros(len(neurons.NEURON_COUNTERS), np.int64)
                                for name in [g.name for g in spec.groups] + ["readout"]}
-        self.fused = True if fused is None else bool(fused)
+        self.fused = bool(fused)
         self._run_kernels = {}  # the compiled runs, serial or per instance, made on first use
         if self.fused:
             self._init_fused()
